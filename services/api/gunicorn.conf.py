@@ -1,0 +1,38 @@
+"""Gunicorn configuration, read from the environment (see api.settings.ServerSettings).
+
+Loaded by the master before any worker forks, so bad configuration stops the
+server once, with a message naming the variable, instead of crash-looping workers.
+"""
+
+import sys
+
+from api.settings import ApiSettings, ServerSettings
+from shared_models import DatabaseSettings
+from shared_models.settings import ConfigurationError
+
+try:
+    server = ServerSettings.load()
+    # Validated here too, so a bad DATABASE_URL fails before the first fork.
+    DatabaseSettings.load()
+    ApiSettings.load()
+except ConfigurationError as exc:
+    print(f"api: {exc}", file=sys.stderr)
+    sys.exit(2)
+
+wsgi_app = "api.main:create_app()"
+worker_class = "uvicorn_worker.UvicornWorker"
+workers = server.web_concurrency
+bind = [server.gunicorn_bind]
+timeout = server.gunicorn_timeout
+graceful_timeout = server.gunicorn_graceful_timeout
+keepalive = server.gunicorn_keepalive
+loglevel = server.log_level
+errorlog = "-"
+accesslog = "-" if server.gunicorn_access_log else None
+reload = server.gunicorn_reload
+# Importing the app once in the master shares its memory with every worker (copy on
+# write); each worker still opens its own pool in the app's lifespan. Reloading needs
+# workers that import the code themselves.
+preload_app = not server.gunicorn_reload
+# Container file systems may lack a tmpfs at /tmp; the heartbeat files go to memory.
+worker_tmp_dir = "/dev/shm"  # noqa: S108

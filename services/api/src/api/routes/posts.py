@@ -1,0 +1,108 @@
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from sqlalchemy import delete, exists, insert, select, update
+
+from api.columns import POST_COLUMNS, PostId, PostRow, UserId
+from api.database import DbConnection
+from api.errors import documented
+from api.pagination import MAX_ID, NEXT_LINK_HEADER, PageQuery, keyset, page_of
+from api.schemas import PostCreate, PostOut, PostUpdate
+from shared_models import Post, User
+
+router = APIRouter(tags=["posts"])
+
+
+RowT = TypeVar("RowT")
+
+
+def found(row: RowT | None) -> RowT:
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Post not found")
+    return row
+
+
+@router.post(
+    "/users/{user_id}/posts",
+    summary="Create a post by a user",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostOut,
+    responses=documented(404, 413, 503),
+)
+async def create_post(user_id: UserId, body: PostCreate, db: DbConnection) -> PostRow:
+    # An unknown user_id violates the foreign key: a 404, decided by the database.
+    statement = insert(Post).values(user_id=user_id, **body.model_dump()).returning(*POST_COLUMNS)
+    return (await db.execute(statement)).one()
+
+
+@router.get(
+    "/users/{user_id}/posts",
+    summary="List a user's posts by id, a page at a time",
+    response_model=list[PostOut],
+    responses={200: {"headers": NEXT_LINK_HEADER}, **documented(404, 503)},
+)
+async def list_user_posts(
+    user_id: UserId, page: PageQuery, db: DbConnection, request: Request, response: Response
+) -> list[PostRow]:
+    if not (await db.execute(select(exists().where(User.id == user_id)))).scalar_one():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
+    posts = select(*POST_COLUMNS).where(Post.user_id == user_id)
+    rows = (await db.execute(keyset(posts, Post.id, page))).all()
+    return page_of(rows, page, request, response)
+
+
+@router.get(
+    "/posts",
+    summary="List posts by id, a page at a time",
+    response_model=list[PostOut],
+    responses={200: {"headers": NEXT_LINK_HEADER}, **documented(503)},
+)
+async def list_posts(
+    page: PageQuery,
+    db: DbConnection,
+    request: Request,
+    response: Response,
+    user_id: Annotated[
+        int | None, Query(gt=0, le=MAX_ID, description="Only this author's posts.")
+    ] = None,
+) -> list[PostRow]:
+    posts = select(*POST_COLUMNS)
+    if user_id is not None:
+        posts = posts.where(Post.user_id == user_id)
+    rows = (await db.execute(keyset(posts, Post.id, page))).all()
+    return page_of(rows, page, request, response)
+
+
+@router.get(
+    "/posts/{post_id}",
+    summary="Get a post",
+    response_model=PostOut,
+    responses=documented(404, 503),
+)
+async def get_post(post_id: PostId, db: DbConnection) -> PostRow:
+    return found((await db.execute(select(*POST_COLUMNS).where(Post.id == post_id))).one_or_none())
+
+
+@router.patch(
+    "/posts/{post_id}",
+    summary="Change a post's title or content",
+    response_model=PostOut,
+    responses=documented(404, 413, 503),
+)
+async def update_post(post_id: PostId, body: PostUpdate, db: DbConnection) -> PostRow:
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        return await get_post(post_id, db)
+    statement = update(Post).where(Post.id == post_id).values(**changes).returning(*POST_COLUMNS)
+    return found((await db.execute(statement)).one_or_none())
+
+
+@router.delete(
+    "/posts/{post_id}",
+    summary="Delete a post",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=documented(404, 503),
+)
+async def delete_post(post_id: PostId, db: DbConnection) -> None:
+    found((await db.execute(delete(Post).where(Post.id == post_id).returning(Post.id))).first())
