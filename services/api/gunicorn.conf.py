@@ -29,10 +29,10 @@ keepalive = server.gunicorn_keepalive
 loglevel = server.log_level
 errorlog = "-"
 accesslog = "-" if server.gunicorn_access_log else None
-reload = server.gunicorn_reload
 # Importing the app once in the master shares its memory with every worker (copy on
-# write); each worker still opens its own pool in the app's lifespan. Reloading needs
-# workers that import the code themselves.
-preload_app = not server.gunicorn_reload
+# write); each worker still opens its own pool in the app's lifespan.
+preload_app = True
 # Container file systems may lack a tmpfs at /tmp; the heartbeat files go to memory.
 worker_tmp_dir = "/dev/shm"  # noqa: S108
+# gunicornc's control socket, on the writable tmpfs (the image's root is read-only).
+control_socket = "/tmp/gunicorn.ctl"  # noqa: S108

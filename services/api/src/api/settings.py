@@ -33,6 +33,4 @@ class ServerSettings(EnvSettings):
     gunicorn_graceful_timeout: int = Field(default=20, ge=0)
     gunicorn_keepalive: int = Field(default=5, ge=0)
     gunicorn_access_log: bool = True
-    # Development only: restart the worker when the source changes.
-    gunicorn_reload: bool = False
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error|critical)$")
