@@ -1,0 +1,86 @@
+"""The OpenAPI document is complete enough for a generated client to be usable as is."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+ERROR_SCHEMA = "#/components/schemas/ErrorOut"
+DATABASE_FREE = {("get", "/"), ("get", "/healthz")}
+
+
+@pytest.fixture(scope="module")
+def spec(api_server: Any) -> dict[str, Any]:
+    response = httpx.get(api_server.base_url + "/openapi.json", timeout=10)
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def test_every_tutorial_and_contract_route_is_documented(spec: dict[str, Any]) -> None:
+    documented = {(method, path) for method, path, _ in operations(spec)}
+    assert documented == {
+        ("get", "/"), ("get", "/healthz"), ("get", "/readyz"),
+        ("post", "/users"), ("get", "/users"), ("get", "/users/{user_id}"),
+        ("patch", "/users/{user_id}"), ("delete", "/users/{user_id}"),
+        ("get", "/users/{user_id}/posts"), ("post", "/users/{user_id}/posts"),
+        ("get", "/posts"), ("get", "/posts/{post_id}"),
+        ("patch", "/posts/{post_id}"), ("delete", "/posts/{post_id}"),
+    }  # fmt: skip
+
+
+def test_every_route_has_summary_tags_and_a_typed_success(spec: dict[str, Any]) -> None:
+    for method, path, operation in operations(spec):
+        assert operation.get("summary"), (method, path)
+        assert operation.get("tags"), (method, path)
+        success = {code: r for code, r in operation["responses"].items() if code.startswith("2")}
+        assert len(success) == 1, (method, path)
+        ((code, response),) = success.items()
+        if code != "204":
+            assert response["content"]["application/json"]["schema"], (method, path)
+
+
+def test_every_error_a_route_can_give_is_documented_with_its_schema(spec: dict[str, Any]) -> None:
+    for method, path, operation in operations(spec):
+        responses = operation["responses"]
+        expected = set()
+        if (method, path) not in DATABASE_FREE:
+            expected.add("503")
+        if "{" in path:
+            expected |= {"404", "422"}
+        if method in ("post", "patch"):
+            expected |= {"413", "422"}
+        if (method == "post" and path == "/users") or (method == "patch" and "users" in path):
+            expected.add("409")
+        assert expected <= set(responses), (method, path, sorted(responses))
+        for code in expected - {"422"}:
+            schema = responses[code]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": ERROR_SCHEMA}, (method, path, code)
+
+
+def test_lists_document_their_paging_and_link_header(spec: dict[str, Any]) -> None:
+    for path in ("/users", "/posts", "/users/{user_id}/posts"):
+        operation = spec["paths"][path]["get"]
+        names = {parameter["name"] for parameter in operation["parameters"]}
+        assert {"limit", "after"} <= names
+        assert "Link" in operation["responses"]["200"]["headers"]
+
+
+def test_partial_updates_do_not_advertise_null_for_required_columns(spec: dict[str, Any]) -> None:
+    properties = spec["components"]["schemas"]["UserUpdate"]["properties"]
+    assert "anyOf" not in properties["username"]
+    assert {"type": "null"} in properties["bio"]["anyOf"]
+
+
+def test_docs_page_is_served(api_server: Any) -> None:
+    response = httpx.get(api_server.base_url + "/docs", timeout=10)
+    assert response.status_code == 200
+    assert "swagger-ui" in response.text

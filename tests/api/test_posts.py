@@ -1,0 +1,92 @@
+"""The /posts contract, over HTTP against the real database and migrations."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.factories import create_post, create_user
+
+
+def test_create_returns_201_with_server_time(client: httpx.Client) -> None:
+    user = create_user(client)
+    response = client.post(
+        f"/users/{user['id']}/posts", json={"title": "Hello", "content": "First post"}
+    )
+    assert response.status_code == 201
+    post = response.json()
+    assert post["title"] == "Hello"
+    assert post["content"] == "First post"
+    assert post["user_id"] == user["id"]
+    posted = datetime.fromisoformat(post["date_posted"])
+    assert posted.tzinfo is not None
+    assert abs(datetime.now(UTC) - posted) < timedelta(minutes=5)
+    assert client.get(f"/posts/{post['id']}").json() == post
+
+
+def test_create_for_unknown_user_is_404_and_creates_nothing(client: httpx.Client) -> None:
+    response = client.post("/users/2147483647/posts", json={"title": "t", "content": "c"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "User not found"}
+    assert client.get("/posts", params={"user_id": 2147483647}).json() == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"content": "no title"},
+        {"title": "no content"},
+        {"title": "", "content": "c"},
+        {"title": "t" * 101, "content": "c"},
+        {"title": "t", "content": ""},
+        {"title": "t", "content": "nul \x00"},
+        {"title": "t", "content": "c", "user_id": 1},
+    ],
+)
+def test_invalid_post_is_422(client: httpx.Client, body: Any) -> None:
+    user = create_user(client)
+    response = client.post(f"/users/{user['id']}/posts", json=body)
+    assert response.status_code == 422, response.text
+    assert client.get(f"/users/{user['id']}/posts").json() == []
+
+
+def test_get_unknown_post_is_404(client: httpx.Client) -> None:
+    response = client.get("/posts/2147483647")
+    assert (response.status_code, response.json()) == (404, {"detail": "Post not found"})
+
+
+def test_patch_changes_title_or_content(client: httpx.Client) -> None:
+    post = create_post(client, create_user(client)["id"])
+    response = client.patch(f"/posts/{post['id']}", json={"content": "Edited"})
+    assert response.status_code == 200
+    assert response.json() == {**post, "content": "Edited"}
+    response = client.patch(f"/posts/{post['id']}", json={"title": "Retitled"})
+    assert response.json() == {**post, "content": "Edited", "title": "Retitled"}
+
+
+@pytest.mark.parametrize("body", [{"title": None}, {"title": ""}, {"user_id": 1}])
+def test_patch_invalid_is_422(client: httpx.Client, body: Any) -> None:
+    post = create_post(client, create_user(client)["id"])
+    assert client.patch(f"/posts/{post['id']}", json=body).status_code == 422
+    assert client.get(f"/posts/{post['id']}").json() == post
+
+
+def test_patch_and_delete_unknown_post_are_404(client: httpx.Client) -> None:
+    assert client.patch("/posts/2147483647", json={"title": "x"}).status_code == 404
+    assert client.delete("/posts/2147483647").status_code == 404
+
+
+def test_delete_is_204_and_leaves_the_author(client: httpx.Client) -> None:
+    user = create_user(client)
+    post = create_post(client, user["id"])
+    assert client.delete(f"/posts/{post['id']}").status_code == 204
+    assert client.get(f"/posts/{post['id']}").status_code == 404
+    assert client.get(f"/users/{user['id']}").status_code == 200
+
+
+def test_list_filters_by_author(client: httpx.Client) -> None:
+    author, other = create_user(client), create_user(client)
+    mine = [create_post(client, author["id"]) for _ in range(3)]
+    create_post(client, other["id"])
+    assert client.get("/posts", params={"user_id": author["id"]}).json() == mine

@@ -1,0 +1,149 @@
+"""The /users contract, over HTTP against the real database and migrations."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.factories import create_post, create_user, unique
+
+
+def test_create_returns_201_and_the_user(client: httpx.Client) -> None:
+    name = unique()
+    response = client.post("/users", json={"username": name, "email": f"{name}@example.com"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body == {"id": body["id"], "username": name, "email": f"{name}@example.com", "bio": None}
+    assert client.get(f"/users/{body['id']}").json() == body
+
+
+def test_create_accepts_a_bio(client: httpx.Client) -> None:
+    assert create_user(client, bio="Writes compilers.")["bio"] == "Writes compilers."
+
+
+def test_taken_username_is_409_saying_username(client: httpx.Client) -> None:
+    user = create_user(client)
+    response = client.post(
+        "/users", json={"username": user["username"], "email": f"{unique()}@example.com"}
+    )
+    assert response.status_code == 409
+    assert response.json() == {"detail": "username is already taken"}
+
+
+def test_taken_email_is_409_saying_email(client: httpx.Client) -> None:
+    user = create_user(client)
+    response = client.post("/users", json={"username": unique(), "email": user["email"]})
+    assert response.status_code == 409
+    assert response.json() == {"detail": "email is already taken"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "no-username@example.com"},
+        {"username": "no-email"},
+        {"username": "", "email": "empty@example.com"},
+        {"username": "x" * 51, "email": "long@example.com"},
+        {"username": "bad-email", "email": "not-an-email"},
+        {"username": "long-email", "email": "a" * 110 + "@example.com"},
+        {"username": "long-bio", "email": "bio@example.com", "bio": "b" * 251},
+        {"username": "nul\x00byte", "email": "nul@example.com"},
+        {"username": "extra", "email": "extra@example.com", "is_admin": True},
+        {"username": 7, "email": "number@example.com"},
+    ],
+)
+def test_invalid_input_is_422_and_creates_nothing(client: httpx.Client, body: Any) -> None:
+    before = client.get("/users", params={"limit": 100}).json()
+    response = client.post("/users", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]
+    assert client.get("/users", params={"limit": 100}).json() == before
+
+
+def test_username_of_exactly_50_characters_is_accepted(client: httpx.Client) -> None:
+    name = unique()[:12] + "x" * 38
+    response = client.post("/users", json={"username": name, "email": f"{unique()}@example.com"})
+    assert response.status_code == 201, response.text
+
+
+def test_get_unknown_user_is_404(client: httpx.Client) -> None:
+    response = client.get("/users/2147483647")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "User not found"}
+
+
+def test_patch_changes_only_the_fields_sent(client: httpx.Client) -> None:
+    user = create_user(client, bio="old")
+    new_name = unique()
+    response = client.patch(f"/users/{user['id']}", json={"username": new_name})
+    assert response.status_code == 200
+    assert response.json() == {**user, "username": new_name}
+
+
+def test_patch_bio_null_clears_it(client: httpx.Client) -> None:
+    user = create_user(client, bio="to be cleared")
+    response = client.patch(f"/users/{user['id']}", json={"bio": None})
+    assert response.status_code == 200
+    assert response.json()["bio"] is None
+    assert client.get(f"/users/{user['id']}").json()["bio"] is None
+
+
+def test_patch_with_nothing_returns_the_user_unchanged(client: httpx.Client) -> None:
+    user = create_user(client)
+    response = client.patch(f"/users/{user['id']}", json={})
+    assert (response.status_code, response.json()) == (200, user)
+
+
+@pytest.mark.parametrize("body", [{"username": None}, {"email": None}, {"email": "nope"}])
+def test_patch_invalid_is_422_and_changes_nothing(client: httpx.Client, body: Any) -> None:
+    user = create_user(client)
+    response = client.patch(f"/users/{user['id']}", json=body)
+    assert response.status_code == 422, response.text
+    assert client.get(f"/users/{user['id']}").json() == user
+
+
+def test_patch_to_a_taken_email_is_409(client: httpx.Client) -> None:
+    first, second = create_user(client), create_user(client)
+    response = client.patch(f"/users/{second['id']}", json={"email": first["email"]})
+    assert response.status_code == 409
+    assert response.json() == {"detail": "email is already taken"}
+    assert client.get(f"/users/{second['id']}").json() == second
+
+
+def test_patch_unknown_user_is_404(client: httpx.Client) -> None:
+    assert client.patch("/users/2147483647", json={"bio": "x"}).status_code == 404
+
+
+def test_delete_is_204_and_cascades_to_the_posts(client: httpx.Client) -> None:
+    user = create_user(client)
+    posts = [create_post(client, user["id"]) for _ in range(3)]
+    response = client.delete(f"/users/{user['id']}")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert client.get(f"/users/{user['id']}").status_code == 404
+    for post in posts:
+        assert client.get(f"/posts/{post['id']}").status_code == 404
+    assert client.get("/posts", params={"user_id": user["id"]}).json() == []
+
+
+def test_delete_unknown_user_is_404(client: httpx.Client) -> None:
+    response = client.delete("/users/2147483647")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "User not found"}
+
+
+def test_list_is_a_json_array_ordered_by_id(client: httpx.Client) -> None:
+    created = [create_user(client) for _ in range(3)]
+    listed = client.get("/users", params={"after": created[0]["id"] - 1, "limit": 3}).json()
+    assert listed == created
+
+
+def test_user_posts_lists_only_theirs_and_404s_for_unknown(client: httpx.Client) -> None:
+    author, other = create_user(client), create_user(client)
+    mine = [create_post(client, author["id"], title=f"mine {i}") for i in range(2)]
+    create_post(client, other["id"])
+    assert client.get(f"/users/{author['id']}/posts").json() == mine
+    assert client.get(f"/users/{create_user(client)['id']}/posts").json() == []
+    response = client.get("/users/2147483647/posts")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "User not found"}

@@ -1,0 +1,78 @@
+"""Fixtures shared by every test: one PostgreSQL server, fresh databases, the real API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from tests.support.databases import create_database, drop_database
+from tests.support.postgres import PostgresServer, external_server_url, throwaway_server
+from tests.support.processes import RunningApi, alembic, running_api
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[URL]:
+    """TEST_DATABASE_URL's server, else a throwaway one started (and removed) here."""
+    external = external_server_url()
+    if external is not None:
+        yield external
+        return
+    server = throwaway_server()
+    try:
+        server.start()
+        yield server.url
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def own_server() -> Iterator[PostgresServer]:
+    """A server of the test's own, which it may stop and start."""
+    server = throwaway_server()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def empty_database(server_url: URL) -> Iterator[URL]:
+    url = create_database(server_url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def migrated_database(empty_database: URL) -> URL:
+    alembic(empty_database, "upgrade", "head")
+    return empty_database
+
+
+@pytest.fixture(scope="session")
+def api_database(server_url: URL) -> Iterator[URL]:
+    url = create_database(server_url, prefix="api")
+    alembic(url, "upgrade", "head")
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def api_server(api_database: URL, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]:
+    with running_api(api_database, tmp_path_factory.mktemp("logs")) as api:
+        yield api
+
+
+@pytest.fixture
+def client(api_server: RunningApi) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=api_server.base_url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def log_dir(tmp_path: Path) -> Path:
+    return tmp_path

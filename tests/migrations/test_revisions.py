@@ -1,0 +1,124 @@
+"""The real revisions through the real alembic command line, against a real PostgreSQL."""
+
+import subprocess
+import sys
+import time
+
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import URL
+
+from tests.support.databases import connect
+from tests.support.postgres import PostgresServer, free_port
+from tests.support.processes import ALEMBIC_INI, alembic, service_env
+
+BASE_REVISION = "7c3e1a9b2f40"  # create users and posts
+BIO_REVISION = "d41f6b8e0a73"  # add user bio
+
+
+def columns(url: URL, table: str) -> dict[str, dict[str, object]]:
+    engine = create_engine(url)
+    try:
+        return {column["name"]: dict(column) for column in inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: URL) -> str:
+    return alembic(url, "current").stdout.split()[0]
+
+
+def test_upgrade_head_builds_the_schema_of_the_models(empty_database: URL) -> None:
+    alembic(empty_database, "upgrade", "head")
+    engine = create_engine(empty_database)
+    try:
+        schema = inspect(engine)
+        assert set(schema.get_table_names()) >= {"users", "posts", "alembic_version"}
+        users = {column["name"]: column for column in schema.get_columns("users")}
+        assert users["username"]["nullable"] is False
+        assert users["bio"]["nullable"] is True
+        assert {c["name"] for c in schema.get_unique_constraints("users")} == {
+            "uq_users_username",
+            "uq_users_email",
+        }
+        (foreign_key,) = schema.get_foreign_keys("posts")
+        assert foreign_key["name"] == "fk_posts_user_id_users"
+        assert foreign_key["options"]["ondelete"] == "CASCADE"
+        assert "ix_posts_user_id" in {index["name"] for index in schema.get_indexes("posts")}
+        date_posted = next(c for c in schema.get_columns("posts") if c["name"] == "date_posted")
+        assert date_posted["nullable"] is False
+        assert "now()" in str(date_posted["default"])
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_one_drops_bio_and_upgrade_brings_it_back_keeping_rows(
+    migrated_database: URL,
+) -> None:
+    with connect(migrated_database) as db:
+        db.execute("INSERT INTO users (username, email, bio) VALUES ('ada', 'ada@x.org', 'hi')")
+
+    alembic(migrated_database, "downgrade", "-1")
+    assert current_revision(migrated_database) == BASE_REVISION
+    assert "bio" not in columns(migrated_database, "users")
+
+    alembic(migrated_database, "upgrade", "head")
+    assert current_revision(migrated_database) == BIO_REVISION
+    assert "bio" in columns(migrated_database, "users")
+    with connect(migrated_database) as db:
+        # The row survived both directions; the dropped column's value could not.
+        assert db.execute("SELECT username, bio FROM users").fetchall() == [("ada", None)]
+
+
+def test_check_finds_no_difference_between_models_and_migrations(
+    migrated_database: URL,
+) -> None:
+    result = alembic(migrated_database, "check")
+    assert "No new upgrade operations detected" in result.stdout + result.stderr
+
+
+def test_history_lists_both_revisions_in_order(empty_database: URL) -> None:
+    history = alembic(empty_database, "history").stdout
+    assert history.index("add user bio") < history.index("create users and posts")
+
+
+def test_missing_configuration_fails_naming_the_variables() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(ALEMBIC_INI), "current"],
+        env=service_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "POSTGRES_USER and POSTGRES_PASSWORD" in result.stderr
+
+
+def test_unreachable_database_fails_after_the_deadline_without_the_password() -> None:
+    nobody_listens = URL.create(
+        "postgresql", "app", "pw-not-shown", "127.0.0.1", free_port(), "app"
+    )
+    started = time.monotonic()
+    result = alembic(nobody_listens, "upgrade", "head", check=False, MIGRATOR_DB_WAIT_SECONDS="2")
+    assert result.returncode != 0
+    assert "not reachable after" in result.stderr
+    assert "MIGRATOR_DB_WAIT_SECONDS" in result.stderr
+    assert "pw-not-shown" not in result.stderr + result.stdout
+    assert time.monotonic() - started < 30  # bounded: it gave up rather than hanging
+
+
+def test_migrator_waits_for_a_server_that_comes_up_late(own_server: PostgresServer) -> None:
+    own_server.stop()
+    migrator = subprocess.Popen(
+        [sys.executable, "-m", "alembic", "-c", str(ALEMBIC_INI), "upgrade", "head"],
+        env=service_env(own_server.url, MIGRATOR_DB_WAIT_SECONDS="60"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(2)
+    assert migrator.poll() is None, "the migrator gave up while the server was still down"
+    own_server.start()
+    output, _ = migrator.communicate(timeout=120)
+    assert migrator.returncode == 0, output
+    assert "database not ready" in output
+    assert current_revision(own_server.url) == BIO_REVISION

@@ -1,0 +1,38 @@
+"""Fresh databases on a test server, one per purpose, so tests never share a schema by accident."""
+
+from __future__ import annotations
+
+import secrets
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import URL
+
+
+def _dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def admin_execute(server_url: URL, statement: sql.Composed) -> None:
+    with psycopg.connect(_dsn(server_url), autocommit=True) as connection:
+        connection.execute(statement)
+
+
+def create_database(server_url: URL, prefix: str = "test") -> URL:
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin_execute(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return server_url.set(database=name)
+
+
+def drop_database(database_url: URL) -> None:
+    server_url = database_url.set(database="postgres")
+    admin_execute(
+        server_url,
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(database_url.database or "")
+        ),
+    )
+
+
+def connect(database_url: URL) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(_dsn(database_url), autocommit=True)
