@@ -26,10 +26,10 @@ def test_create_returns_201_with_server_time(client: httpx.Client) -> None:
 
 
 def test_create_for_unknown_user_is_404_and_creates_nothing(client: httpx.Client) -> None:
-    response = client.post("/users/2147483647/posts", json={"title": "t", "content": "c"})
+    response = client.post("/users/9223372036854775807/posts", json={"title": "t", "content": "c"})
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found"}
-    assert client.get("/posts", params={"user_id": 2147483647}).json() == []
+    assert client.get("/posts", params={"user_id": 9223372036854775807}).json() == []
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_invalid_post_is_422(client: httpx.Client, body: Any) -> None:
 
 
 def test_get_unknown_post_is_404(client: httpx.Client) -> None:
-    response = client.get("/posts/2147483647")
+    response = client.get("/posts/9223372036854775807")
     assert (response.status_code, response.json()) == (404, {"detail": "Post not found"})
 
 
@@ -73,8 +73,8 @@ def test_patch_invalid_is_422(client: httpx.Client, body: Any) -> None:
 
 
 def test_patch_and_delete_unknown_post_are_404(client: httpx.Client) -> None:
-    assert client.patch("/posts/2147483647", json={"title": "x"}).status_code == 404
-    assert client.delete("/posts/2147483647").status_code == 404
+    assert client.patch("/posts/9223372036854775807", json={"title": "x"}).status_code == 404
+    assert client.delete("/posts/9223372036854775807").status_code == 404
 
 
 def test_delete_is_204_and_leaves_the_author(client: httpx.Client) -> None:

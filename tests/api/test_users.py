@@ -67,7 +67,7 @@ def test_username_of_exactly_50_characters_is_accepted(client: httpx.Client) -> 
 
 
 def test_get_unknown_user_is_404(client: httpx.Client) -> None:
-    response = client.get("/users/2147483647")
+    response = client.get("/users/9223372036854775807")
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found"}
 
@@ -111,7 +111,7 @@ def test_patch_to_a_taken_email_is_409(client: httpx.Client) -> None:
 
 
 def test_patch_unknown_user_is_404(client: httpx.Client) -> None:
-    assert client.patch("/users/2147483647", json={"bio": "x"}).status_code == 404
+    assert client.patch("/users/9223372036854775807", json={"bio": "x"}).status_code == 404
 
 
 def test_delete_is_204_and_cascades_to_the_posts(client: httpx.Client) -> None:
@@ -127,7 +127,7 @@ def test_delete_is_204_and_cascades_to_the_posts(client: httpx.Client) -> None:
 
 
 def test_delete_unknown_user_is_404(client: httpx.Client) -> None:
-    response = client.delete("/users/2147483647")
+    response = client.delete("/users/9223372036854775807")
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found"}
 
@@ -144,6 +144,6 @@ def test_user_posts_lists_only_theirs_and_404s_for_unknown(client: httpx.Client)
     create_post(client, other["id"])
     assert client.get(f"/users/{author['id']}/posts").json() == mine
     assert client.get(f"/users/{create_user(client)['id']}/posts").json() == []
-    response = client.get("/users/2147483647/posts")
+    response = client.get("/users/9223372036854775807/posts")
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found"}

@@ -13,6 +13,7 @@ from tests.support.processes import ALEMBIC_INI, alembic, service_env
 
 BASE_REVISION = "7c3e1a9b2f40"  # create users and posts
 BIO_REVISION = "d41f6b8e0a73"  # add user bio
+HEAD_REVISION = "a9e2c4d7f015"  # index posts by user and id
 
 
 def columns(url: URL, table: str) -> dict[str, dict[str, object]]:
@@ -43,7 +44,7 @@ def test_upgrade_head_builds_the_schema_of_the_models(empty_database: URL) -> No
         (foreign_key,) = schema.get_foreign_keys("posts")
         assert foreign_key["name"] == "fk_posts_user_id_users"
         assert foreign_key["options"]["ondelete"] == "CASCADE"
-        assert "ix_posts_user_id" in {index["name"] for index in schema.get_indexes("posts")}
+        assert {index["name"] for index in schema.get_indexes("posts")} == {"ix_posts_user_id_id"}
         date_posted = next(c for c in schema.get_columns("posts") if c["name"] == "date_posted")
         assert date_posted["nullable"] is False
         assert "now()" in str(date_posted["default"])
@@ -51,18 +52,18 @@ def test_upgrade_head_builds_the_schema_of_the_models(empty_database: URL) -> No
         engine.dispose()
 
 
-def test_downgrade_one_drops_bio_and_upgrade_brings_it_back_keeping_rows(
+def test_downgrade_past_bio_drops_it_and_upgrade_brings_it_back_keeping_rows(
     migrated_database: URL,
 ) -> None:
     with connect(migrated_database) as db:
         db.execute("INSERT INTO users (username, email, bio) VALUES ('ada', 'ada@x.org', 'hi')")
 
-    alembic(migrated_database, "downgrade", "-1")
+    alembic(migrated_database, "downgrade", BASE_REVISION)
     assert current_revision(migrated_database) == BASE_REVISION
     assert "bio" not in columns(migrated_database, "users")
 
     alembic(migrated_database, "upgrade", "head")
-    assert current_revision(migrated_database) == BIO_REVISION
+    assert current_revision(migrated_database) == HEAD_REVISION
     assert "bio" in columns(migrated_database, "users")
     with connect(migrated_database) as db:
         # The row survived both directions; the dropped column's value could not.
@@ -76,8 +77,9 @@ def test_check_finds_no_difference_between_models_and_migrations(
     assert "No new upgrade operations detected" in result.stdout + result.stderr
 
 
-def test_history_lists_both_revisions_in_order(empty_database: URL) -> None:
+def test_history_lists_the_revisions_newest_first(empty_database: URL) -> None:
     history = alembic(empty_database, "history").stdout
+    assert history.index("index posts by user and id") < history.index("add user bio")
     assert history.index("add user bio") < history.index("create users and posts")
 
 
@@ -121,4 +123,4 @@ def test_migrator_waits_for_a_server_that_comes_up_late(own_server: PostgresServ
     output, _ = migrator.communicate(timeout=120)
     assert migrator.returncode == 0, output
     assert "database not ready" in output
-    assert current_revision(own_server.url) == BIO_REVISION
+    assert current_revision(own_server.url) == HEAD_REVISION

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -19,6 +20,10 @@ from tests.support.postgres import free_port
 ROOT = Path(__file__).resolve().parents[2]
 ALEMBIC_INI = ROOT / "services" / "migrator" / "alembic.ini"
 API_DIR = ROOT / "services" / "api"
+
+# The API's row-only role, as the migrator sets it up (cluster-wide, so a test name).
+API_ROLE = "test_api"
+API_ROLE_PASSWORD = secrets.token_hex(12)
 
 # Variables the services read; a developer's shell must not leak them into a test.
 SERVICE_VARIABLE_PREFIXES = ("POSTGRES_", "DATABASE_URL", "DB_", "API_", "GUNICORN_", "MIGRATOR_")
@@ -41,8 +46,9 @@ def alembic(
     database_url: URL, *args: str, check: bool = True, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run the migrator's alembic command line, exactly as the container's entrypoint does."""
+    env = {"API_DB_USER": API_ROLE, "API_DB_PASSWORD": API_ROLE_PASSWORD, **env}
     result = subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", str(ALEMBIC_INI), *args],
+        [sys.executable, "-m", "alembic", "-c", str(env.pop("ALEMBIC_INI", ALEMBIC_INI)), *args],
         env=service_env(database_url, **env),
         capture_output=True,
         text=True,
@@ -54,6 +60,11 @@ def alembic(
             f"alembic {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
         )
     return result
+
+
+def as_api_role(database_url: URL) -> URL:
+    """The same database, reached as the API's row-only role."""
+    return database_url.set(username=API_ROLE, password=API_ROLE_PASSWORD)
 
 
 @dataclass
@@ -68,7 +79,8 @@ class RunningApi:
 
 @contextmanager
 def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[RunningApi]:
-    """gunicorn with the real gunicorn.conf.py, on a free loopback port; stopped with SIGTERM."""
+    """gunicorn with the real gunicorn.conf.py on a free loopback port, connecting as the
+    API role (so ``database_url`` must have been upgraded by ``alembic``); stopped with SIGTERM."""
     port = free_port()
     log_path = log_dir / f"api-{port}.log"
     settings = {
@@ -81,7 +93,7 @@ def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[Runnin
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", str(API_DIR / "gunicorn.conf.py")],
             cwd=API_DIR,
-            env=service_env(database_url, **settings),
+            env=service_env(as_api_role(database_url), **settings),
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
-MAX_ID = 2**31 - 1  # the id columns are PostgreSQL integers
+MAX_ID = 2**63 - 1  # the id columns are PostgreSQL bigints
 
 NEXT_LINK_HEADER = {
     "Link": {

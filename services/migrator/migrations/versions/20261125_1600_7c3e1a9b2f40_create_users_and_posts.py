@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "users",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("username", sa.String(length=50), nullable=False),
         sa.Column("email", sa.String(length=120), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
@@ -28,10 +28,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "posts",
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("title", sa.String(length=100), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
-        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column(
             "date_posted",
             sa.DateTime(timezone=True),

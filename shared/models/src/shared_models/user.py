@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, Identity, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared_models.base import Base
@@ -18,7 +18,8 @@ BIO_MAX_LENGTH = 250
 class User(Base):
     __tablename__ = "users"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # bigint identity: the SQL-standard successor of serial, with room to grow.
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     username: Mapped[str] = mapped_column(String(USERNAME_MAX_LENGTH), unique=True)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
     bio: Mapped[str | None] = mapped_column(String(BIO_MAX_LENGTH))
