@@ -14,11 +14,17 @@ export HOST_GID := $(shell id -g)
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z.-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-.env: ## Write .env from .env.example with a fresh random password (never overwrites one)
-	@umask 077 && sed "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')/" .env.example > .env
-	@echo "wrote .env with a random POSTGRES_PASSWORD"
+RANDOM_SECRET = $$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
+
+.env: ## Write .env from .env.example with fresh random passwords (never overwrites one)
+	@umask 077 && sed -e "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$(RANDOM_SECRET)/" \
+	  -e "s/^API_DB_PASSWORD=.*/API_DB_PASSWORD=$(RANDOM_SECRET)/" .env.example > .env
+	@echo "wrote .env with random passwords"
 
 up: .env ## Build and start db -> migrator -> api; returns once the api is healthy
+	@# An .env from before the API had its own role gets a password added, nothing replaced.
+	@grep -q '^API_DB_PASSWORD=.' .env || { echo "API_DB_PASSWORD=$(RANDOM_SECRET)" >> .env; \
+	  echo "added a random API_DB_PASSWORD to .env (the API's own database role)"; }
 	$(COMPOSE) up --build --wait
 	@port=$$($(COMPOSE) port api 8000 | sed 's/^0\.0\.0\.0/localhost/; s/^\[::\]/localhost/'); \
 	  echo "API:  http://$$port"; echo "Docs: http://$$port/docs"

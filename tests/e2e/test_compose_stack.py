@@ -10,7 +10,9 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +25,9 @@ from tests.support.processes import ROOT, service_env
 
 pytestmark = pytest.mark.e2e
 
-BASE_REVISION = "7c3e1a9b2f40"
-HEAD_REVISION = "d41f6b8e0a73"
+BASE_REVISION = "7c3e1a9b2f40"  # create users and posts
+BIO_REVISION = "d41f6b8e0a73"  # add user bio
+HEAD_REVISION = "a9e2c4d7f015"  # index posts by user and id
 
 
 def docker_available() -> bool:
@@ -72,6 +75,13 @@ class Stack:
         result = self.compose("run", "--rm", "migrator", *args)
         return result.stdout + result.stderr
 
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            ["docker", "compose", "-p", self.project, "-f", "compose.yaml",
+             "--env-file", str(self.env_file), *args],
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -83,9 +93,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
     env_file = tmp_path_factory.mktemp("e2e") / ".env"
     example = (ROOT / ".env.example").read_text()
-    env_file.write_text(
-        example.replace("POSTGRES_PASSWORD=\n", f"POSTGRES_PASSWORD={secrets.token_hex(16)}\n")
-    )
+    for name in ("POSTGRES_PASSWORD", "API_DB_PASSWORD"):
+        assert f"\n{name}=\n" in example, f".env.example lost its {name} line"
+        example = example.replace(f"\n{name}=\n", f"\n{name}={secrets.token_hex(16)}\n")
+    env_file.write_text(example)
     stack = Stack(env_file, free_port())
     try:
         stack.compose("up", "--build", "--wait")
@@ -115,13 +126,11 @@ def test_the_readme_flow_keeps_data_across_migrations_and_restarts(stack: Stack)
         post = client.post(f"/users/{user_id}/posts", json={"title": "Hi", "content": "First"})
         assert post.status_code == 201, post.text
 
-    assert f"Running downgrade {HEAD_REVISION} -> {BASE_REVISION}" in stack.migrator(
+    assert f"Running downgrade {HEAD_REVISION} -> {BIO_REVISION}" in stack.migrator(
         "downgrade", "-1"
     )
-    assert BASE_REVISION in stack.migrator("current")
-    assert f"Running upgrade {BASE_REVISION} -> {HEAD_REVISION}" in stack.migrator(
-        "upgrade", "head"
-    )
+    assert BIO_REVISION in stack.migrator("current")
+    assert f"Running upgrade {BIO_REVISION} -> {HEAD_REVISION}" in stack.migrator("upgrade", "head")
     assert f"{HEAD_REVISION} (head)" in stack.migrator("current")
     assert "No new upgrade operations detected" in stack.migrator("check")
 
@@ -130,3 +139,49 @@ def test_the_readme_flow_keeps_data_across_migrations_and_restarts(stack: Stack)
     with httpx.Client(base_url=stack.base_url, timeout=30) as client:
         assert client.get(f"/users/{user_id}").json()["username"] == "ada"
         assert [p["title"] for p in client.get(f"/users/{user_id}/posts").json()] == ["Hi"]
+
+
+def test_two_migrators_run_at_once_both_exit_0_and_apply_once(stack: Stack) -> None:
+    stack.migrator("downgrade", "-1")
+    migrators = [stack.popen("run", "--rm", "migrator", "upgrade", "head") for _ in range(2)]
+    outputs = [migrator.communicate(timeout=300)[0] for migrator in migrators]
+    assert [migrator.returncode for migrator in migrators] == [0, 0], outputs
+    assert "\n".join(outputs).count(f"Running upgrade {BIO_REVISION} -> {HEAD_REVISION}") == 1
+    assert f"{HEAD_REVISION} (head)" in stack.migrator("current")
+
+
+def test_api_serves_while_a_migration_waits_on_a_held_lock(stack: Stack) -> None:
+    with httpx.Client(base_url=stack.base_url, timeout=30) as client:
+        user = client.post("/users", json={"username": "lock", "email": "lock@example.com"})
+        user_id = user.json()["id"]
+        stack.migrator("downgrade", BASE_REVISION)  # "add user bio" (ALTER TABLE users) pending
+
+        # A long transaction that has read users, as a report or a stuck job would.
+        blocker = stack.popen(
+            "exec", "-T", "db", "sh", "-c",
+            'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c'
+            ' "SELECT count(*) FROM users; SELECT pg_sleep(10)"',
+        )  # fmt: skip
+        time.sleep(1)
+        migrator = stack.popen(
+            "run", "--rm", "-e", "MIGRATOR_LOCK_TIMEOUT=1", "-e", "MIGRATOR_LOCK_RETRIES=10",
+            "migrator", "upgrade", "head",
+        )  # fmt: skip
+        latencies, statuses = [], []
+        while blocker.poll() is None:
+            started = time.monotonic()
+            # Reads users (is the author there?): it would queue behind the ALTER.
+            statuses.append(client.get(f"/users/{user_id}/posts").status_code)
+            latencies.append(time.monotonic() - started)
+        output, _ = migrator.communicate(timeout=300)
+
+        assert migrator.returncode == 0, output
+        assert "lock timeout (attempt 1" in output
+        assert set(statuses) == {200}
+        print(
+            f"\ncompose: {len(latencies)} requests while the migration waited on a held lock: "
+            f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
+            f"max {max(latencies) * 1000:.0f} ms (MIGRATOR_LOCK_TIMEOUT=1s)"
+        )
+        assert max(latencies) < 3
+        assert client.get(f"/users/{user_id}").json()["username"] == "lock"

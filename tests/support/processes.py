@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
+from sqlalchemy.pool import NullPool
 
 from tests.support.postgres import free_port
 
@@ -42,14 +47,23 @@ def service_env(database_url: URL | None = None, **overrides: str) -> dict[str, 
     return env
 
 
+def alembic_command(ini: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "alembic", "-c", str(ini), *args]
+
+
+def migrator_env(database_url: URL | None, **env: str) -> dict[str, str]:
+    return service_env(
+        database_url, **{"API_DB_USER": API_ROLE, "API_DB_PASSWORD": API_ROLE_PASSWORD, **env}
+    )
+
+
 def alembic(
-    database_url: URL, *args: str, check: bool = True, **env: str
+    database_url: URL, *args: str, check: bool = True, ini: Path = ALEMBIC_INI, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run the migrator's alembic command line, exactly as the container's entrypoint does."""
-    env = {"API_DB_USER": API_ROLE, "API_DB_PASSWORD": API_ROLE_PASSWORD, **env}
     result = subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", str(env.pop("ALEMBIC_INI", ALEMBIC_INI)), *args],
-        env=service_env(database_url, **env),
+        alembic_command(ini, *args),
+        env=migrator_env(database_url, **env),
         capture_output=True,
         text=True,
         timeout=300,
@@ -123,3 +137,28 @@ def wait_for_http(api: RunningApi, path: str, deadline_seconds: float = 30) -> N
         if time.monotonic() > give_up_at:
             raise AssertionError(f"the API did not answer {path} in time:\n{api.log()}")
         time.sleep(0.1)
+
+
+def migrate_in_process(database_url: URL, command_name: str, *args: str) -> None:
+    """An alembic command on a connection of the caller's: the revisions alone, without the
+    migrator's wait, lock, timeouts or role (programmatic use), and without the start-up
+    cost of a process. For tests that run many steps, like the stairway."""
+    config = Config(str(ALEMBIC_INI))
+    config.attributes["configure_logger"] = False
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            getattr(command, command_name)(config, *args)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+def revision_of(database_url: URL) -> str | None:
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
