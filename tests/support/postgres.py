@@ -56,9 +56,13 @@ def local_bindir() -> Path | None:
 
 
 class PostgresServer:
-    """One server with a superuser ``postgres``; ``url`` reaches its ``postgres`` database."""
+    """One server with a superuser ``postgres``; ``url`` reaches its ``postgres`` database.
 
-    def __init__(self) -> None:
+    ``durable=False`` (the tests) skips fsync; ``durable=True`` (the benchmark) keeps
+    PostgreSQL's defaults, so commits cost what they cost in production."""
+
+    def __init__(self, durable: bool = False) -> None:
+        self.settings = ["max_connections=200", *(() if durable else FAST_SETTINGS)]
         self.password = secrets.token_hex(12)
         self.port = free_port()
         self.url = URL.create(
@@ -83,8 +87,8 @@ class PostgresServer:
 class LocalPostgres(PostgresServer):
     """initdb + pg_ctl in a temporary directory; as root, runs them as the postgres user."""
 
-    def __init__(self, bindir: Path) -> None:
-        super().__init__()
+    def __init__(self, bindir: Path, durable: bool = False) -> None:
+        super().__init__(durable)
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="test-pg-"))
         self.data = self.root / "data"
@@ -124,8 +128,7 @@ class LocalPostgres(PostgresServer):
                 f"-p {self.port}",
                 "-c listen_addresses=127.0.0.1",
                 f"-k {self.root}",
-                "-c max_connections=200",
-                *(f"-c {setting}" for setting in FAST_SETTINGS),
+                *(f"-c {setting}" for setting in self.settings),
             ]
         )
         self._run(
@@ -153,8 +156,8 @@ class LocalPostgres(PostgresServer):
 class ContainerPostgres(PostgresServer):
     """The stack's own postgres image, published on a loopback port."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, durable: bool = False) -> None:
+        super().__init__(durable)
         self.image = os.environ.get("POSTGRES_IMAGE", "postgres:17")
         self.name = f"test-pg-{secrets.token_hex(4)}"
         subprocess.run(
@@ -164,8 +167,7 @@ class ContainerPostgres(PostgresServer):
                 "-e", f"POSTGRES_USER={SUPERUSER}",
                 "-p", f"127.0.0.1:{self.port}:5432",
                 self.image,
-                *(arg for setting in FAST_SETTINGS for arg in ("-c", setting)),
-                "-c", "max_connections=200",
+                *(arg for setting in self.settings for arg in ("-c", setting)),
             ],
             check=True,
             stdout=subprocess.DEVNULL,
@@ -182,12 +184,12 @@ class ContainerPostgres(PostgresServer):
         subprocess.run(["docker", "rm", "-f", "-v", self.name], check=False, capture_output=True)
 
 
-def throwaway_server() -> PostgresServer:
+def throwaway_server(durable: bool = False) -> PostgresServer:
     bindir = local_bindir()
     if bindir is not None:
-        return LocalPostgres(bindir)
+        return LocalPostgres(bindir, durable)
     if shutil.which("docker"):
-        return ContainerPostgres()
+        return ContainerPostgres(durable)
     raise RuntimeError(
         "the tests need PostgreSQL: install its server binaries (apt-get install postgresql), "
         "or Docker, or set TEST_DATABASE_URL to a server where they may create databases"

@@ -16,6 +16,9 @@ def create_db_engine(database: DatabaseSettings, api: ApiSettings) -> AsyncEngin
         # Every endpoint issues one writing statement at most, and a single statement
         # is atomic on its own: autocommit saves a BEGIN and a COMMIT round trip each.
         isolation_level="AUTOCOMMIT",
+        # ...and with no transaction ever left open there is nothing to roll back when a
+        # connection goes back to the pool: skip that round of work on every request.
+        pool_reset_on_return=None,
         pool_size=api.db_pool_size,
         max_overflow=api.db_pool_max_overflow,
         pool_timeout=api.db_pool_timeout,

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Select
+from sqlalchemy import Select, bindparam
 from sqlalchemy.orm import InstrumentedAttribute
 
 MAX_ID = 2**63 - 1  # the id columns are PostgreSQL bigints
@@ -36,9 +36,18 @@ class Page(BaseModel):
 PageQuery = Annotated[Page, Query()]
 
 
-def keyset(statement: Statement, id_column: InstrumentedAttribute[int], page: Page) -> Statement:
-    # One row more than asked tells whether a next page exists, without a COUNT.
-    return statement.where(id_column > page.after).order_by(id_column).limit(page.limit + 1)
+def keyset(statement: Statement, id_column: InstrumentedAttribute[int]) -> Statement:
+    """The page query: rows after ``:after`` in id order, one more than the page holds
+    (the look-ahead row tells whether a next page exists, without a COUNT)."""
+    return (
+        statement.where(id_column > bindparam("after"))
+        .order_by(id_column)
+        .limit(bindparam("look_ahead_limit"))
+    )
+
+
+def keyset_params(page: Page) -> dict[str, int]:
+    return {"after": page.after, "look_ahead_limit": page.limit + 1}
 
 
 def page_of(rows: Sequence[Row], page: Page, request: Request, response: Response) -> list[Row]:

@@ -1,14 +1,22 @@
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy import update
 
 from api.columns import POST_COLUMNS, PostId, PostRow, UserId
 from api.database import DbConnection
 from api.errors import documented
-from api.pagination import MAX_ID, NEXT_LINK_HEADER, PageQuery, keyset, page_of
+from api.pagination import MAX_ID, NEXT_LINK_HEADER, PageQuery, keyset_params, page_of
 from api.schemas import PostCreate, PostOut, PostUpdate
-from shared_models import Post, User
+from api.statements import (
+    CREATE_POST,
+    DELETE_POST,
+    POST_BY_ID,
+    POSTS_BY_USER_PAGE,
+    POSTS_PAGE,
+    USER_EXISTS,
+)
+from shared_models import Post
 
 router = APIRouter(tags=["posts"])
 
@@ -31,8 +39,7 @@ def found(row: RowT | None) -> RowT:
 )
 async def create_post(user_id: UserId, body: PostCreate, db: DbConnection) -> PostRow:
     # An unknown user_id violates the foreign key: a 404, decided by the database.
-    statement = insert(Post).values(user_id=user_id, **body.model_dump()).returning(*POST_COLUMNS)
-    return (await db.execute(statement)).one()
+    return (await db.execute(CREATE_POST, {"user_id": user_id, **body.model_dump()})).one()
 
 
 @router.get(
@@ -44,10 +51,10 @@ async def create_post(user_id: UserId, body: PostCreate, db: DbConnection) -> Po
 async def list_user_posts(
     user_id: UserId, page: PageQuery, db: DbConnection, request: Request, response: Response
 ) -> list[PostRow]:
-    if not (await db.execute(select(exists().where(User.id == user_id)))).scalar_one():
+    if not (await db.execute(USER_EXISTS, {"user_id": user_id})).scalar_one():
         raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
-    posts = select(*POST_COLUMNS).where(Post.user_id == user_id)
-    rows = (await db.execute(keyset(posts, Post.id, page))).all()
+    params = {"user_id": user_id, **keyset_params(page)}
+    rows = (await db.execute(POSTS_BY_USER_PAGE, params)).all()
     return page_of(rows, page, request, response)
 
 
@@ -66,10 +73,11 @@ async def list_posts(
         int | None, Query(gt=0, le=MAX_ID, description="Only this author's posts.")
     ] = None,
 ) -> list[PostRow]:
-    posts = select(*POST_COLUMNS)
-    if user_id is not None:
-        posts = posts.where(Post.user_id == user_id)
-    rows = (await db.execute(keyset(posts, Post.id, page))).all()
+    if user_id is None:
+        rows = (await db.execute(POSTS_PAGE, keyset_params(page))).all()
+    else:
+        params = {"user_id": user_id, **keyset_params(page)}
+        rows = (await db.execute(POSTS_BY_USER_PAGE, params)).all()
     return page_of(rows, page, request, response)
 
 
@@ -80,7 +88,7 @@ async def list_posts(
     responses=documented(404, 503),
 )
 async def get_post(post_id: PostId, db: DbConnection) -> PostRow:
-    return found((await db.execute(select(*POST_COLUMNS).where(Post.id == post_id))).one_or_none())
+    return found((await db.execute(POST_BY_ID, {"post_id": post_id})).one_or_none())
 
 
 @router.patch(
@@ -93,6 +101,7 @@ async def update_post(post_id: PostId, body: PostUpdate, db: DbConnection) -> Po
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         return await get_post(post_id, db)
+    # Built per request: which columns change depends on the body.
     statement = update(Post).where(Post.id == post_id).values(**changes).returning(*POST_COLUMNS)
     return found((await db.execute(statement)).one_or_none())
 
@@ -105,4 +114,4 @@ async def update_post(post_id: PostId, body: PostUpdate, db: DbConnection) -> Po
     responses=documented(404, 503),
 )
 async def delete_post(post_id: PostId, db: DbConnection) -> None:
-    found((await db.execute(delete(Post).where(Post.id == post_id).returning(Post.id))).first())
+    found((await db.execute(DELETE_POST, {"post_id": post_id})).first())

@@ -1,26 +1,24 @@
 from typing import TypeVar
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import update
 
 from api.columns import USER_COLUMNS, UserId, UserRow
 from api.database import DbConnection
 from api.errors import documented
-from api.pagination import NEXT_LINK_HEADER, PageQuery, keyset, page_of
+from api.pagination import NEXT_LINK_HEADER, PageQuery, keyset_params, page_of
 from api.schemas import UserCreate, UserOut, UserUpdate
+from api.statements import CREATE_USER, DELETE_USER, USER_BY_ID, USERS_PAGE
 from shared_models import User
 
 router = APIRouter(tags=["users"])
-
-USER_NOT_FOUND = "User not found"
-
 
 RowT = TypeVar("RowT")
 
 
 def found(row: RowT | None) -> RowT:
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, USER_NOT_FOUND)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
     return row
 
 
@@ -33,8 +31,7 @@ def found(row: RowT | None) -> RowT:
 )
 async def create_user(body: UserCreate, db: DbConnection) -> UserRow:
     # No check-then-insert: the unique constraints decide, and a violation is a 409.
-    statement = insert(User).values(**body.model_dump()).returning(*USER_COLUMNS)
-    return (await db.execute(statement)).one()
+    return (await db.execute(CREATE_USER, body.model_dump())).one()
 
 
 @router.get(
@@ -46,7 +43,7 @@ async def create_user(body: UserCreate, db: DbConnection) -> UserRow:
 async def list_users(
     page: PageQuery, db: DbConnection, request: Request, response: Response
 ) -> list[UserRow]:
-    rows = (await db.execute(keyset(select(*USER_COLUMNS), User.id, page))).all()
+    rows = (await db.execute(USERS_PAGE, keyset_params(page))).all()
     return page_of(rows, page, request, response)
 
 
@@ -57,7 +54,7 @@ async def list_users(
     responses=documented(404, 503),
 )
 async def get_user(user_id: UserId, db: DbConnection) -> UserRow:
-    return found((await db.execute(select(*USER_COLUMNS).where(User.id == user_id))).one_or_none())
+    return found((await db.execute(USER_BY_ID, {"user_id": user_id})).one_or_none())
 
 
 @router.patch(
@@ -71,6 +68,7 @@ async def update_user(user_id: UserId, body: UserUpdate, db: DbConnection) -> Us
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         return await get_user(user_id, db)
+    # Built per request: which columns change depends on the body.
     statement = update(User).where(User.id == user_id).values(**changes).returning(*USER_COLUMNS)
     return found((await db.execute(statement)).one_or_none())
 
@@ -84,4 +82,4 @@ async def update_user(user_id: UserId, body: UserUpdate, db: DbConnection) -> Us
 )
 async def delete_user(user_id: UserId, db: DbConnection) -> None:
     # The posts go by ON DELETE CASCADE, inside this one statement.
-    found((await db.execute(delete(User).where(User.id == user_id).returning(User.id))).first())
+    found((await db.execute(DELETE_USER, {"user_id": user_id})).first())
