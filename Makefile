@@ -9,7 +9,7 @@ MIGRATOR := $(COMPOSE) run --rm migrator
 export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
 
-.PHONY: help up down logs ps migrate downgrade revision history current check psql test lint fmt lock
+.PHONY: help up down logs ps migrate downgrade revision history current check psql test bench lint fmt lock
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z.-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -62,6 +62,9 @@ psql: ## Open psql in the db container
 
 test: ## Run every test: database, API, migrations and the compose stack end to end
 	$(UV) run --frozen pytest
+
+bench: ## Benchmark side by side with the tutorial app (needs wrk; minutes, not part of test)
+	$(UV) run --frozen python -m bench.run $(args)
 
 lint: ## ruff (lint and format check) and mypy
 	$(UV) run --frozen ruff check .

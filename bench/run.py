@@ -368,6 +368,10 @@ def main() -> None:
         server.remove()
 
 
+def rate(requests_per_s: float) -> str:
+    return f"{requests_per_s:,.0f}" if requests_per_s >= 10 else f"{requests_per_s:.2f}"
+
+
 def describe_machine() -> str:
     model = "unknown CPU"
     with contextlib.suppress(OSError):
@@ -376,7 +380,7 @@ def describe_machine() -> str:
                 model = line.split(":", 1)[1].strip()
                 break
     python = f"{platform.python_implementation()} {platform.python_version()}"
-    return f"{os.cpu_count()} cores ({model}), {python}, PostgreSQL from {platform.system()}"
+    return f"{os.cpu_count()} cores ({model}), {python}"
 
 
 def describe_timings(timings: dict[str, float] | str) -> str:
@@ -420,7 +424,7 @@ def report(
         ratio = a.requests_per_s / b.requests_per_s if b.requests_per_s else float("inf")
         rows.append({"scenario": name, "ours": a.__dict__, "tutorial": b.__dict__, "ratio": ratio})
         lines.append(
-            f"| {name} | {a.requests_per_s:,.0f} | {b.requests_per_s:,.0f} | {ratio:.1f}x"
+            f"| {name} | {rate(a.requests_per_s)} | {rate(b.requests_per_s)} | {ratio:,.1f}x"
             f" | {a.p50_ms:.1f} / {a.p99_ms:.1f} | {b.p50_ms:.1f} / {b.p99_ms:.1f}"
             f" | {a.errors} / {b.errors} |"
         )

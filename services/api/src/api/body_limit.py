@@ -28,9 +28,15 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self.too_large(scope, receive, send)
+            return
+        if b"chunked" not in headers.get(b"transfer-encoding", b""):
+            # The server stops reading at Content-Length, so the body cannot exceed what
+            # was declared (or is empty): nothing to count, no wrapping on the hot path.
+            await self.app(scope, receive, send)
             return
 
         received = 0

@@ -31,6 +31,11 @@ def create_app(
         version="0.1.0",
         summary="FastAPI over PostgreSQL; the schema is owned by Alembic migrations.",
         lifespan=lifespan,
+        telemetry={
+            "tracing": settings.api_opentelemetry,
+            "metrics": settings.api_opentelemetry,
+            "logs": settings.api_opentelemetry,
+        },
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)

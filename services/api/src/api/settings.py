@@ -19,6 +19,9 @@ class ApiSettings(EnvSettings):
     db_statement_timeout: float = Field(default=10.0, gt=0)
     # Request bodies above this are refused with 413 before they are read whole.
     max_body_bytes: int = Field(default=MIB, ge=1)
+    # FastAPI's built-in OpenTelemetry spans, metrics and logs. Off, it costs nothing
+    # per request; turn it on together with an OpenTelemetry SDK and exporter.
+    api_opentelemetry: bool = False
 
 
 class ServerSettings(EnvSettings):
