@@ -160,7 +160,7 @@ def test_api_serves_while_a_migration_waits_on_a_held_lock(stack: Stack) -> None
         blocker = stack.popen(
             "exec", "-T", "db", "sh", "-c",
             'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c'
-            ' "SELECT count(*) FROM users; SELECT pg_sleep(10)"',
+            ' "SELECT count(*) FROM users; SELECT pg_sleep(15)"',
         )  # fmt: skip
         time.sleep(1)
         migrator = stack.popen(

@@ -45,6 +45,25 @@ def reader_of_users(migrated_database: URL) -> Iterator[psycopg.Connection[tuple
         yield blocker
 
 
+def wait_for_sessions(
+    db: psycopg.Connection[tuple[object, ...]], application: str, count: int, waiting: bool = False
+) -> None:
+    """Until ``count`` sessions of ``application`` are connected (and, if asked, waiting
+    for a lock) in this database; bounded, so a slow machine fails instead of hanging."""
+    give_up_at = time.monotonic() + 60
+    condition = " AND wait_event_type = 'Lock'" if waiting else ""
+    while time.monotonic() < give_up_at:
+        row = db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = %s" + condition,
+            (application,),
+        ).fetchone()
+        if row is not None and int(str(row[0])) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{count} {application} session(s) did not show up in time")
+
+
 def columns_of_users(url: URL) -> set[str]:
     with connect(url) as db:
         rows = db.execute(
@@ -71,7 +90,8 @@ def test_two_migrators_started_together_both_succeed_and_apply_once(
             )
             for _ in range(2)
         ]
-        time.sleep(3)
+        wait_for_sessions(holder, "migrator", 2)
+        time.sleep(1.5)  # a few polls each, so both have said they are waiting
         assert all(m.poll() is None for m in migrators), "a migrator did not wait for the lock"
         holder.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
         outputs = [m.communicate(timeout=120)[0] for m in migrators]
@@ -134,8 +154,11 @@ def test_api_keeps_serving_while_a_migration_waits_then_it_applies(
             text=True,
         )
         latencies, statuses = [], []
-        give_up_at = time.monotonic() + 6
-        while time.monotonic() < give_up_at:
+        with connect(migrated_database) as observer:
+            wait_for_sessions(observer, "migrator", 2)  # the lock connection and the DDL one
+        # Serve traffic through a few rounds of lock timeout and backoff.
+        until = time.monotonic() + 3 * lock_timeout + 3
+        while time.monotonic() < until:
             started = time.monotonic()
             # Reads users: it queues behind the ALTER's lock request while that waits.
             statuses.append(client.get(f"/users/{user['id']}").status_code)

@@ -6,9 +6,9 @@ check-then-insert in Python would race.
 """
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -34,6 +34,16 @@ UNDEFINED_TABLE = "42P01"
 QUERY_CANCELED = "57014"  # statement_timeout
 # Classes 08 (connection exception) and 57P (operator intervention: shutdown, restart).
 UNAVAILABLE_PREFIXES = ("08", "57P")
+
+
+Found = TypeVar("Found")
+
+
+def found(row: Found | None, what: str) -> Found:
+    """The row, or a 404 saying what was not found."""
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+    return row
 
 
 def sqlstate_of(exc: DBAPIError) -> str | None:

@@ -12,7 +12,7 @@ def main() -> int:
     port = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000").rsplit(":", 1)[-1]
     url = f"http://127.0.0.1:{port}/readyz"
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - fixed local URL
+        with urllib.request.urlopen(url, timeout=3) as response:
             return 0 if response.status == 200 else 1
     except OSError as exc:
         print(f"healthcheck: {url}: {exc}", file=sys.stderr)

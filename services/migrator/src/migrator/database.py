@@ -23,7 +23,11 @@ def create_migration_engine(settings: DatabaseSettings) -> Engine:
     return create_engine(
         settings.url("psycopg"),
         poolclass=pool.NullPool,
-        connect_args={"connect_timeout": max(1, round(settings.postgres_connect_timeout))},
+        connect_args={
+            "connect_timeout": max(1, round(settings.postgres_connect_timeout)),
+            # Names the migrator in pg_stat_activity, and in "held by" messages.
+            "application_name": "migrator",
+        },
     )
 
 

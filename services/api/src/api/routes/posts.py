@@ -1,11 +1,11 @@
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy import update
 
 from api.columns import POST_COLUMNS, PostId, PostRow, UserId
 from api.database import DbConnection
-from api.errors import documented
+from api.errors import documented, found
 from api.pagination import MAX_ID, NEXT_LINK_HEADER, PageQuery, keyset_params, page_of
 from api.schemas import PostCreate, PostOut, PostUpdate
 from api.statements import (
@@ -19,15 +19,6 @@ from api.statements import (
 from shared_models import Post
 
 router = APIRouter(tags=["posts"])
-
-
-RowT = TypeVar("RowT")
-
-
-def found(row: RowT | None) -> RowT:
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Post not found")
-    return row
 
 
 @router.post(
@@ -88,7 +79,7 @@ async def list_posts(
     responses=documented(404, 503),
 )
 async def get_post(post_id: PostId, db: DbConnection) -> PostRow:
-    return found((await db.execute(POST_BY_ID, {"post_id": post_id})).one_or_none())
+    return found((await db.execute(POST_BY_ID, {"post_id": post_id})).one_or_none(), "Post")
 
 
 @router.patch(
@@ -103,7 +94,7 @@ async def update_post(post_id: PostId, body: PostUpdate, db: DbConnection) -> Po
         return await get_post(post_id, db)
     # Built per request: which columns change depends on the body.
     statement = update(Post).where(Post.id == post_id).values(**changes).returning(*POST_COLUMNS)
-    return found((await db.execute(statement)).one_or_none())
+    return found((await db.execute(statement)).one_or_none(), "Post")
 
 
 @router.delete(
@@ -114,4 +105,4 @@ async def update_post(post_id: PostId, body: PostUpdate, db: DbConnection) -> Po
     responses=documented(404, 503),
 )
 async def delete_post(post_id: PostId, db: DbConnection) -> None:
-    found((await db.execute(DELETE_POST, {"post_id": post_id})).first())
+    found((await db.execute(DELETE_POST, {"post_id": post_id})).first(), "Post")

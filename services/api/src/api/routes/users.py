@@ -1,25 +1,15 @@
-from typing import TypeVar
-
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import update
 
 from api.columns import USER_COLUMNS, UserId, UserRow
 from api.database import DbConnection
-from api.errors import documented
+from api.errors import documented, found
 from api.pagination import NEXT_LINK_HEADER, PageQuery, keyset_params, page_of
 from api.schemas import UserCreate, UserOut, UserUpdate
 from api.statements import CREATE_USER, DELETE_USER, USER_BY_ID, USERS_PAGE
 from shared_models import User
 
 router = APIRouter(tags=["users"])
-
-RowT = TypeVar("RowT")
-
-
-def found(row: RowT | None) -> RowT:
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
-    return row
 
 
 @router.post(
@@ -54,7 +44,7 @@ async def list_users(
     responses=documented(404, 503),
 )
 async def get_user(user_id: UserId, db: DbConnection) -> UserRow:
-    return found((await db.execute(USER_BY_ID, {"user_id": user_id})).one_or_none())
+    return found((await db.execute(USER_BY_ID, {"user_id": user_id})).one_or_none(), "User")
 
 
 @router.patch(
@@ -70,7 +60,7 @@ async def update_user(user_id: UserId, body: UserUpdate, db: DbConnection) -> Us
         return await get_user(user_id, db)
     # Built per request: which columns change depends on the body.
     statement = update(User).where(User.id == user_id).values(**changes).returning(*USER_COLUMNS)
-    return found((await db.execute(statement)).one_or_none())
+    return found((await db.execute(statement)).one_or_none(), "User")
 
 
 @router.delete(
@@ -82,4 +72,4 @@ async def update_user(user_id: UserId, body: UserUpdate, db: DbConnection) -> Us
 )
 async def delete_user(user_id: UserId, db: DbConnection) -> None:
     # The posts go by ON DELETE CASCADE, inside this one statement.
-    found((await db.execute(DELETE_USER, {"user_id": user_id})).first())
+    found((await db.execute(DELETE_USER, {"user_id": user_id})).first(), "User")
