@@ -113,6 +113,7 @@ def install_error_handlers(app: FastAPI) -> None:
 def documented(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for the error codes a route can answer with."""
     descriptions = {
+        400: "Body is not JSON text at all (e.g. not UTF-8); malformed JSON is a 422",
         404: "Not found",
         409: "Conflict with an existing resource",
         413: "Request body too large",

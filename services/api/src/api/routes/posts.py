@@ -26,7 +26,7 @@ router = APIRouter(tags=["posts"])
     summary="Create a post by a user",
     status_code=status.HTTP_201_CREATED,
     response_model=PostOut,
-    responses=documented(404, 413, 503),
+    responses=documented(400, 404, 413, 503),
 )
 async def create_post(user_id: UserId, body: PostCreate, db: DbConnection) -> PostRow:
     # An unknown user_id violates the foreign key: a 404, decided by the database.
@@ -86,7 +86,7 @@ async def get_post(post_id: PostId, db: DbConnection) -> PostRow:
     "/posts/{post_id}",
     summary="Change a post's title or content",
     response_model=PostOut,
-    responses=documented(404, 413, 503),
+    responses=documented(400, 404, 413, 503),
 )
 async def update_post(post_id: PostId, body: PostUpdate, db: DbConnection) -> PostRow:
     changes = body.model_dump(exclude_unset=True)

@@ -17,7 +17,7 @@ router = APIRouter(tags=["users"])
     summary="Create a user",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=documented(409, 413, 503),
+    responses=documented(400, 409, 413, 503),
 )
 async def create_user(body: UserCreate, db: DbConnection) -> UserRow:
     # No check-then-insert: the unique constraints decide, and a violation is a 409.
@@ -52,7 +52,7 @@ async def get_user(user_id: UserId, db: DbConnection) -> UserRow:
     summary="Change a user's username, email or bio",
     description="Only the fields sent change; `bio: null` clears the bio.",
     response_model=UserOut,
-    responses=documented(404, 409, 413, 503),
+    responses=documented(400, 404, 409, 413, 503),
 )
 async def update_user(user_id: UserId, body: UserUpdate, db: DbConnection) -> UserRow:
     changes = body.model_dump(exclude_unset=True)
