@@ -304,7 +304,9 @@ def compose_timings() -> dict[str, float] | str:
             warm_up = timed([*compose, "up", "--wait"], env)
             migrator_at_head = timed([*compose, "run", "--rm", "migrator"], env)
         finally:
-            subprocess.run([*compose, "down", "-v"], cwd=ROOT, env=env, capture_output=True)
+            subprocess.run(
+                [*compose, "down", "-v", "--rmi", "local"], cwd=ROOT, env=env, capture_output=True
+            )
     return {
         "up_new_volume_s": first_up,
         "up_warm_s": warm_up,

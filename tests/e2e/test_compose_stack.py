@@ -102,7 +102,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.compose("up", "--build", "--wait")
         yield stack
     finally:
-        stack.compose("down", "-v", "--remove-orphans", check=False)
+        stack.compose("down", "-v", "--rmi", "local", "--remove-orphans", check=False)
 
 
 def started(state: dict[str, object], key: str) -> datetime:
