@@ -15,7 +15,7 @@ def start_gunicorn(**env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gunicorn", "--config", str(API_DIR / "gunicorn.conf.py")],
         cwd=API_DIR,
-        env=service_env(**env),
+        env=service_env(None, **env),
         capture_output=True,
         text=True,
         timeout=60,
