@@ -14,9 +14,9 @@ from tests.api.factories import create_user, unique
 from tests.support.databases import create_database
 from tests.support.postgres import PostgresServer
 from tests.support.processes import RunningApi, alembic, running_api
+from tests.support.revisions import BASE_REVISION
 
 MIB = 1024 * 1024
-BEFORE_BIO = "7c3e1a9b2f40"  # the revision before "add user bio"
 
 
 @pytest.mark.parametrize("bad_id", ["0", "-1", "abc", "1.5", str(2**63), "9" * 30])
@@ -151,7 +151,7 @@ def test_schema_behind_the_code_is_503_saying_so(empty_database: URL, log_dir: P
         httpx.Client(base_url=api.base_url, timeout=30) as client,
     ):
         user = create_user(client)
-        alembic(empty_database, "downgrade", BEFORE_BIO)  # drops users.bio
+        alembic(empty_database, "downgrade", BASE_REVISION)  # drops users.bio
 
         for response in (
             client.get(f"/users/{user['id']}"),

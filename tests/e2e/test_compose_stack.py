@@ -22,12 +22,9 @@ import pytest
 
 from tests.support.postgres import free_port
 from tests.support.processes import ROOT, service_env
+from tests.support.revisions import BASE_REVISION, BIO_REVISION, HEAD_REVISION
 
 pytestmark = pytest.mark.e2e
-
-BASE_REVISION = "7c3e1a9b2f40"  # create users and posts
-BIO_REVISION = "d41f6b8e0a73"  # add user bio
-HEAD_REVISION = "a9e2c4d7f015"  # index posts by user and id
 
 
 def docker_available() -> bool:

@@ -1,7 +1,6 @@
 """The real revisions through the real alembic command line, against a real PostgreSQL."""
 
 import subprocess
-import sys
 import time
 
 from sqlalchemy import create_engine, inspect
@@ -9,11 +8,8 @@ from sqlalchemy.engine import URL
 
 from tests.support.databases import connect
 from tests.support.postgres import PostgresServer, free_port
-from tests.support.processes import ALEMBIC_INI, alembic, service_env
-
-BASE_REVISION = "7c3e1a9b2f40"  # create users and posts
-BIO_REVISION = "d41f6b8e0a73"  # add user bio
-HEAD_REVISION = "a9e2c4d7f015"  # index posts by user and id
+from tests.support.processes import ALEMBIC_INI, alembic, alembic_command, service_env
+from tests.support.revisions import BASE_REVISION, HEAD_REVISION
 
 
 def columns(url: URL, table: str) -> dict[str, dict[str, object]]:
@@ -85,7 +81,7 @@ def test_history_lists_the_revisions_newest_first(empty_database: URL) -> None:
 
 def test_missing_configuration_fails_naming_the_variables() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", str(ALEMBIC_INI), "current"],
+        alembic_command(ALEMBIC_INI, "current"),
         env=service_env(),
         capture_output=True,
         text=True,
@@ -111,7 +107,7 @@ def test_unreachable_database_fails_after_the_deadline_without_the_password() ->
 def test_migrator_waits_for_a_server_that_comes_up_late(own_server: PostgresServer) -> None:
     own_server.stop()
     migrator = subprocess.Popen(
-        [sys.executable, "-m", "alembic", "-c", str(ALEMBIC_INI), "upgrade", "head"],
+        alembic_command(ALEMBIC_INI, "upgrade", "head"),
         env=service_env(own_server.url, MIGRATOR_DB_WAIT_SECONDS="60"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
+from migrator.advisory_lock import MIGRATION_LOCK_KEY
 from tests.api.factories import create_user
 from tests.support.databases import connect
 from tests.support.processes import (
@@ -22,10 +23,8 @@ from tests.support.processes import (
     revision_of,
     running_api,
 )
-from tests.support.scratch_migrations import HEAD, ScratchMigrations
-
-BASE = "7c3e1a9b2f40"
-LOCK_KEY = 0x6D6967726174_65  # migrator.advisory_lock.MIGRATION_LOCK_KEY
+from tests.support.revisions import BASE_REVISION, HEAD_REVISION
+from tests.support.scratch_migrations import ScratchMigrations
 
 ADD_NICKNAME = "op.add_column('users', sa.Column('nickname', sa.Text()))"
 DROP_NICKNAME = "op.drop_column('users', 'nickname')"
@@ -79,7 +78,7 @@ def test_two_migrators_started_together_both_succeed_and_apply_once(
     # that wins then builds an index CONCURRENTLY while the other still waits, which
     # deadlocks if the waiter holds a snapshot.
     with connect(empty_database) as holder:
-        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
         migrators = [
             subprocess.Popen(
                 alembic_command(ALEMBIC_INI, "upgrade", "head"),
@@ -93,15 +92,15 @@ def test_two_migrators_started_together_both_succeed_and_apply_once(
         wait_for_sessions(holder, "migrator", 2)
         time.sleep(1.5)  # a few polls each, so both have said they are waiting
         assert all(m.poll() is None for m in migrators), "a migrator did not wait for the lock"
-        holder.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        holder.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
         outputs = [m.communicate(timeout=120)[0] for m in migrators]
 
     assert [m.returncode for m in migrators] == [0, 0], outputs
     joined = "\n".join(outputs)
     assert joined.count("Running upgrade  -> 7c3e1a9b2f40") == 1
-    assert joined.count(f"-> {HEAD}") == 1
+    assert joined.count(f"-> {HEAD_REVISION}") == 1
     assert all("waiting for the migration lock" in output for output in outputs)
-    assert revision_of(empty_database) == HEAD
+    assert revision_of(empty_database) == HEAD_REVISION
 
 
 def test_lock_timeout_retries_then_fails_naming_the_blocking_lock(
@@ -125,7 +124,7 @@ def test_lock_timeout_retries_then_fails_naming_the_blocking_lock(
     assert f"pid {blocker_pid}" in message
     assert "AccessShareLock on users" in message
     assert "idle in transaction" in message
-    assert revision_of(migrated_database) == HEAD
+    assert revision_of(migrated_database) == HEAD_REVISION
     assert "nickname" not in columns_of_users(migrated_database)
 
 
@@ -182,7 +181,7 @@ def test_api_keeps_serving_while_a_migration_waits_then_it_applies(
 def test_failing_revision_rolls_back_alone_and_a_fixed_rerun_succeeds(
     empty_database: URL, scratch: ScratchMigrations
 ) -> None:
-    alembic(empty_database, "upgrade", BASE)
+    alembic(empty_database, "upgrade", BASE_REVISION)
     failing = scratch.add_revision(
         "e3c3c3c3c3c3",
         f"""
@@ -197,7 +196,7 @@ def test_failing_revision_rolls_back_alone_and_a_fixed_rerun_succeeds(
     assert result.returncode != 0
     assert "division by zero" in result.stderr
     # The revisions before it applied and stay; the failing one left nothing behind.
-    assert revision_of(empty_database) == HEAD
+    assert revision_of(empty_database) == HEAD_REVISION
     assert "nickname" not in columns_of_users(empty_database)
     assert "bio" in columns_of_users(empty_database)
 
@@ -249,7 +248,7 @@ def test_offline_sql_carries_the_timeouts_for_review(empty_database: URL) -> Non
 
 def test_a_waiting_migrator_gives_up_after_the_lock_wait(migrated_database: URL) -> None:
     with connect(migrated_database) as holder:
-        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        holder.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
         result = alembic(
             migrated_database, "upgrade", "head", check=False, MIGRATOR_LOCK_WAIT_SECONDS="1"
         )

@@ -7,8 +7,7 @@ import textwrap
 from pathlib import Path
 
 from tests.support.processes import ALEMBIC_INI
-
-HEAD = "a9e2c4d7f015"  # the newest real revision; extra ones build on it
+from tests.support.revisions import HEAD_REVISION
 
 
 class ScratchMigrations:
@@ -23,7 +22,11 @@ class ScratchMigrations:
         self.versions = root / "migrations" / "versions"
 
     def add_revision(
-        self, revision: str, upgrade: str, downgrade: str = "pass", down_revision: str = HEAD
+        self,
+        revision: str,
+        upgrade: str,
+        downgrade: str = "pass",
+        down_revision: str = HEAD_REVISION,
     ) -> Path:
         path = self.versions / f"29990101_0000_{revision}_test_only.py"
         path.write_text(

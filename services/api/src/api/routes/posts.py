@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import update
 
 from api.columns import POST_COLUMNS, PostId, PostRow, UserId
@@ -42,8 +42,7 @@ async def create_post(user_id: UserId, body: PostCreate, db: DbConnection) -> Po
 async def list_user_posts(
     user_id: UserId, page: PageQuery, db: DbConnection, request: Request, response: Response
 ) -> list[PostRow]:
-    if not (await db.execute(USER_EXISTS, {"user_id": user_id})).scalar_one():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
+    found((await db.execute(USER_EXISTS, {"user_id": user_id})).scalar_one() or None, "User")
     params = {"user_id": user_id, **keyset_params(page)}
     rows = (await db.execute(POSTS_BY_USER_PAGE, params)).all()
     return page_of(rows, page, request, response)
