@@ -9,27 +9,28 @@ MIGRATOR := $(COMPOSE) run --rm migrator
 export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
 
-.PHONY: help up down logs ps migrate downgrade revision history current check psql test bench lint fmt lock
+.PHONY: help up down logs ps migrate downgrade revision history current check psql \
+	test bench lint fmt lock docs move-passwords
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z.-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-RANDOM_SECRET = $$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
-
-.env: ## Write .env from .env.example with fresh random passwords (never overwrites one)
-	@umask 077 && sed -e "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$(RANDOM_SECRET)/" \
-	  -e "s/^API_DB_PASSWORD=.*/API_DB_PASSWORD=$(RANDOM_SECRET)/" .env.example > .env
-	@echo "wrote .env with random passwords"
-
-up: .env ## Build and start db -> migrator -> api; returns once the api is healthy
-	@# An .env from before the API had its own role gets a password added, nothing replaced.
-	@grep -q '^API_DB_PASSWORD=.' .env || { echo "API_DB_PASSWORD=$(RANDOM_SECRET)" >> .env; \
-	  echo "added a random API_DB_PASSWORD to .env (the API's own database role)"; }
+up: move-passwords ## Build and start the whole stack; returns once the api is healthy
 	$(COMPOSE) up --build --wait
 	@port=$$($(COMPOSE) port api 8000 | sed 's/^0\.0\.0\.0/localhost/; s/^\[::\]/localhost/'); \
 	  echo "API:  http://$$port"; echo "Docs: http://$$port/docs"
 
-down: ## Stop the stack (data stays in the db-data volume; `docker compose down -v` wipes it)
+# An .env from before passwords moved into the secrets volume: move them there, once,
+# through standard input (never the environment), and keep every other setting.
+OLD_PASSWORDS := ^(POSTGRES_PASSWORD|API_DB_PASSWORD)=.
+move-passwords:
+	@if [ -f .env ] && grep -qE '$(OLD_PASSWORDS)' .env; then \
+	  grep -E '$(OLD_PASSWORDS)' .env | $(COMPOSE) run --rm -T --no-deps secrets import \
+	  && sed -i.bak -E '/$(OLD_PASSWORDS)/d' .env && rm -f .env.bak \
+	  && echo "moved the passwords from .env into the secrets volume; .env keeps the rest"; \
+	fi
+
+down: ## Stop the stack (data and passwords stay in their volumes; `docker compose down -v` wipes them)
 	$(COMPOSE) down
 
 logs: ## Follow the logs of every service
@@ -38,27 +39,27 @@ logs: ## Follow the logs of every service
 ps: ## Show the services and their health
 	$(COMPOSE) ps -a
 
-migrate: .env ## Upgrade the schema to head
+migrate: ## Upgrade the schema to head
 	$(MIGRATOR) upgrade head
 
-downgrade: .env ## Roll the schema back one revision
+downgrade: ## Roll the schema back one revision
 	$(MIGRATOR) downgrade -1
 
-revision: .env ## Autogenerate a revision from the models: make revision m="add post slug"
+revision: ## Autogenerate a revision from the models: make revision m="add post slug"
 	@test -n "$(m)" || { echo 'usage: make revision m="what changes"'; exit 2; }
 	$(MIGRATOR) revision --autogenerate -m "$(m)"
 
-history: .env ## List the revisions
+history: ## List the revisions
 	$(MIGRATOR) history --verbose
 
-current: .env ## Show the revision the database is at
+current: ## Show the revision the database is at
 	$(MIGRATOR) current --verbose
 
-check: .env ## Fail if the models and the migrations disagree
+check: ## Fail if the models and the migrations disagree
 	$(MIGRATOR) check
 
-psql: ## Open psql in the db container
-	$(COMPOSE) exec db sh -c 'psql -U "$$POSTGRES_USER" -d "$$POSTGRES_DB"'
+psql: ## Open psql in the db container, as the superuser, on the application's database
+	$(COMPOSE) exec db sh -c 'exec psql -U "$${POSTGRES_USER:-postgres}" -d "$${POSTGRES_DB:-app}"'
 
 test: ## Run every test: database, API, migrations and the compose stack end to end
 	$(UV) run --frozen pytest
@@ -66,14 +67,18 @@ test: ## Run every test: database, API, migrations and the compose stack end to 
 bench: ## Benchmark side by side with the tutorial app (needs wrk; minutes, not part of test)
 	$(UV) run --frozen python -m bench.run $(args)
 
-lint: ## ruff (lint and format check) and mypy
+lint: ## ruff (lint and format check), mypy, and the generated docs up to date
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
+	$(UV) run --frozen python -m tools.docs --check
 
 fmt: ## Format and autofix with ruff
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
+
+docs: ## Regenerate .env.example and the README's tables from the code
+	$(UV) run --frozen python -m tools.docs
 
 lock: ## Re-resolve uv.lock after changing a pyproject.toml
 	$(UV) lock

@@ -34,9 +34,12 @@ from typing import Any
 import httpx
 from sqlalchemy.engine import URL
 
+from tests.support.compose import ComposeProject, docker_available
 from tests.support.databases import connect, create_database
+from tests.support.paths import ROOT
 from tests.support.postgres import PostgresServer, free_port, throwaway_server
-from tests.support.processes import API_DIR, ROOT, alembic, as_api_role, service_env
+from tests.support.processes import alembic, service_env, start_gunicorn
+from tests.support.roles import as_api_role, set_up_roles
 
 BENCH = Path(__file__).resolve().parent
 WRK_SCRIPTS = BENCH / "wrk"
@@ -188,10 +191,7 @@ def start_ours(database: URL, log: Path) -> App:
     port = free_port()
     # The stack's settings (compose.yaml defaults), bar the address.
     env = service_env(as_api_role(database), GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", str(API_DIR / "gunicorn.conf.py")],
-        cwd=API_DIR, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    process = start_gunicorn(env, log)
     app = App(OURS, f"http://127.0.0.1:{port}", process)
     wait_until_up(app, "/readyz")
     return app
@@ -283,30 +283,17 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> float:
 
 def compose_timings() -> dict[str, float] | str:
     """`up` from warm images to a healthy api, and a migrator run at head."""
-    if (
-        shutil.which("docker") is None
-        or subprocess.run(["docker", "info"], capture_output=True, check=False).returncode
-    ):
+    if not docker_available():
         return "skipped: no Docker"
-    with tempfile.TemporaryDirectory() as folder:
-        env_file = Path(folder) / ".env"
-        example = (ROOT / ".env.example").read_text()
-        for name in ("POSTGRES_PASSWORD", "API_DB_PASSWORD"):
-            example = example.replace(f"\n{name}=\n", f"\n{name}={secrets.token_hex(16)}\n")
-        env_file.write_text(example)
-        compose = ["docker", "compose", "-p", f"bench-{secrets.token_hex(3)}", "-f",
-                   "compose.yaml", "--env-file", str(env_file)]  # fmt: skip
-        env = service_env(API_PORT=str(free_port()))
-        try:
-            timed([*compose, "build"], env)
-            first_up = timed([*compose, "up", "--wait"], env)  # new volume: initdb included
-            timed([*compose, "down"], env)
-            warm_up = timed([*compose, "up", "--wait"], env)
-            migrator_at_head = timed([*compose, "run", "--rm", "migrator"], env)
-        finally:
-            subprocess.run(
-                [*compose, "down", "-v", "--rmi", "local"], cwd=ROOT, env=env, capture_output=True
-            )
+    stack = ComposeProject(prefix="bench")
+    try:
+        timed([*stack.command, "build"], stack.env)
+        first_up = timed([*stack.command, "up", "--wait"], stack.env)  # new volumes: initdb
+        timed([*stack.command, "down"], stack.env)
+        warm_up = timed([*stack.command, "up", "--wait"], stack.env)
+        migrator_at_head = timed([*stack.command, "run", "--rm", "migrator"], stack.env)
+    finally:
+        stack.remove()
     return {
         "up_new_volume_s": first_up,
         "up_warm_s": warm_up,
@@ -336,6 +323,7 @@ def main() -> None:
     try:
         server.start()
         database = create_database(server.url, prefix="bench")
+        set_up_roles(database)
         alembic(database, "upgrade", "head")
         print(f"seeding {users:,} users and {posts:,} posts ...", flush=True)
         seed(database, users, posts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,12 @@ from sqlalchemy.engine import URL
 
 from tests.support.databases import create_database, drop_database
 from tests.support.postgres import PostgresServer, external_server_url, throwaway_server
-from tests.support.processes import RunningApi, alembic, running_api
+from tests.support.processes import SERVICE_VARIABLES, RunningApi, alembic, running_api
+from tests.support.roles import set_up_roles
+
+# In-process settings (the roles step, the app in the docs) must not read the shell's.
+for _name in SERVICE_VARIABLES:
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +48,9 @@ def own_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture
 def empty_database(server_url: URL) -> Iterator[URL]:
+    """A new database with the stack's roles (the roles step ran) and no schema yet."""
     url = create_database(server_url)
+    set_up_roles(url)
     yield url
     drop_database(url)
 
@@ -56,6 +64,7 @@ def migrated_database(empty_database: URL) -> URL:
 @pytest.fixture(scope="session")
 def api_database(server_url: URL) -> Iterator[URL]:
     url = create_database(server_url, prefix="api")
+    set_up_roles(url)
     alembic(url, "upgrade", "head")
     yield url
     drop_database(url)

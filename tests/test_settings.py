@@ -4,34 +4,47 @@ from pathlib import Path
 
 import pytest
 
-from shared_models import DatabaseSettings
+from api.settings import ApiDatabaseSettings, ServerSettings
+from migrator.settings import MigratorDatabaseSettings
 from shared_models.settings import ConfigurationError
 
 SECRET = "s3cret-Value"
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DATABASE_URL", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER",
-                 "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_PASSWORD_FILE",
-                 "DATABASE_URL_FILE", "POSTGRES_CONNECT_TIMEOUT"):  # fmt: skip
-        monkeypatch.delenv(name, raising=False)
+# The shell's service variables are cleared by tests/conftest.py; each test sets its own.
 
 
 def test_parts_build_a_url_for_the_requested_driver(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTGRES_HOST", "db")
-    monkeypatch.setenv("POSTGRES_USER", "app")
-    monkeypatch.setenv("POSTGRES_PASSWORD", SECRET)
-    url = DatabaseSettings.load().url("asyncpg")
+    monkeypatch.setenv("API_DB_PASSWORD", SECRET)
+    url = ApiDatabaseSettings.load().url("asyncpg")
     assert url.drivername == "postgresql+asyncpg"
-    assert (url.host, url.port, url.username, url.database) == ("db", 5432, "app", "app")
+    assert (url.host, url.port, url.username, url.database) == ("db", 5432, "app_api", "app")
     assert url.password == SECRET
+
+
+def test_each_service_logs_in_as_its_own_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_DB_PASSWORD", "api-" + SECRET)
+    monkeypatch.setenv("OWNER_DB_PASSWORD", "owner-" + SECRET)
+    monkeypatch.setenv("POSTGRES_PASSWORD", "superuser-" + SECRET)  # neither reads it
+    api = ApiDatabaseSettings.load().url("asyncpg")
+    migrator = MigratorDatabaseSettings.load().url("psycopg")
+    assert (api.username, api.password) == ("app_api", "api-" + SECRET)
+    assert (migrator.username, migrator.password) == ("app_owner", "owner-" + SECRET)
 
 
 def test_database_url_wins_and_gets_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", f"postgresql://u:{SECRET}@h:6543/d")
-    url = DatabaseSettings.load().url("psycopg")
+    url = ApiDatabaseSettings.load().url("psycopg")
     assert url.render_as_string(hide_password=False) == f"postgresql+psycopg://u:{SECRET}@h:6543/d"
+
+
+def test_an_empty_variable_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Compose passes `NAME:` through as NAME= when .env sets it empty.
+    monkeypatch.setenv("API_DB_PASSWORD", SECRET)
+    monkeypatch.setenv("POSTGRES_PORT", "")
+    monkeypatch.setenv("GUNICORN_TIMEOUT", "")
+    assert ApiDatabaseSettings.load().postgres_port == 5432
+    assert ServerSettings.load().gunicorn_timeout == 30
 
 
 def test_password_file_is_read_without_its_trailing_newline(
@@ -39,9 +52,8 @@ def test_password_file_is_read_without_its_trailing_newline(
 ) -> None:
     secret_file = tmp_path / "password"
     secret_file.write_text(SECRET + "\n")
-    monkeypatch.setenv("POSTGRES_USER", "app")
-    monkeypatch.setenv("POSTGRES_PASSWORD_FILE", str(secret_file))
-    assert DatabaseSettings.load().url("psycopg").password == SECRET
+    monkeypatch.setenv("API_DB_PASSWORD_FILE", str(secret_file))
+    assert ApiDatabaseSettings.load().url("psycopg").password == SECRET
 
 
 def test_value_and_file_together_are_refused(
@@ -49,21 +61,21 @@ def test_value_and_file_together_are_refused(
 ) -> None:
     secret_file = tmp_path / "password"
     secret_file.write_text(SECRET)
-    monkeypatch.setenv("POSTGRES_PASSWORD", SECRET)
-    monkeypatch.setenv("POSTGRES_PASSWORD_FILE", str(secret_file))
-    with pytest.raises(ConfigurationError, match="POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE"):
-        DatabaseSettings.load()
+    monkeypatch.setenv("API_DB_PASSWORD", SECRET)
+    monkeypatch.setenv("API_DB_PASSWORD_FILE", str(secret_file))
+    with pytest.raises(ConfigurationError, match="API_DB_PASSWORD and API_DB_PASSWORD_FILE"):
+        ApiDatabaseSettings.load()
 
 
 def test_unreadable_file_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("POSTGRES_PASSWORD_FILE", "/nonexistent/secret")
-    with pytest.raises(ConfigurationError, match="POSTGRES_PASSWORD_FILE: cannot read"):
-        DatabaseSettings.load()
+    monkeypatch.setenv("API_DB_PASSWORD_FILE", "/nonexistent/secret")
+    with pytest.raises(ConfigurationError, match="API_DB_PASSWORD_FILE: cannot read"):
+        ApiDatabaseSettings.load()
 
 
-def test_missing_credentials_name_the_variables() -> None:
-    with pytest.raises(ConfigurationError, match="POSTGRES_USER and POSTGRES_PASSWORD"):
-        DatabaseSettings.load()
+def test_missing_password_names_the_variables() -> None:
+    with pytest.raises(ConfigurationError, match="set API_DB_PASSWORD or API_DB_PASSWORD_FILE"):
+        ApiDatabaseSettings.load()
 
 
 @pytest.mark.parametrize(
@@ -79,10 +91,9 @@ def test_missing_credentials_name_the_variables() -> None:
 def test_invalid_values_name_the_variable_and_hide_the_value(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
 ) -> None:
-    monkeypatch.setenv("POSTGRES_USER", "app")
-    monkeypatch.setenv("POSTGRES_PASSWORD", SECRET)
+    monkeypatch.setenv("API_DB_PASSWORD", SECRET)
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError) as raised:
-        DatabaseSettings.load()
+        ApiDatabaseSettings.load()
     assert message in str(raised.value)
     assert SECRET not in str(raised.value)

@@ -14,7 +14,8 @@ from tests.api.factories import create_user, unique
 from tests.support.databases import create_database
 from tests.support.postgres import PostgresServer
 from tests.support.processes import RunningApi, alembic, running_api
-from tests.support.revisions import BASE_REVISION
+from tests.support.revisions import revision_before, revision_named
+from tests.support.roles import set_up_roles
 
 MIB = 1024 * 1024
 
@@ -117,6 +118,7 @@ def test_stopped_database_gives_503_quickly_then_recovers(
     own_server: PostgresServer, log_dir: Path
 ) -> None:
     database = create_database(own_server.url)
+    set_up_roles(database)
     alembic(database, "upgrade", "head")
     with (
         running_api(database, log_dir, DB_POOL_TIMEOUT="2") as api,
@@ -151,7 +153,8 @@ def test_schema_behind_the_code_is_503_saying_so(empty_database: URL, log_dir: P
         httpx.Client(base_url=api.base_url, timeout=30) as client,
     ):
         user = create_user(client)
-        alembic(empty_database, "downgrade", BASE_REVISION)  # drops users.bio
+        # Back to before "add user bio": users.bio is gone.
+        alembic(empty_database, "downgrade", str(revision_before(revision_named("add user bio"))))
 
         for response in (
             client.get(f"/users/{user['id']}"),

@@ -2,19 +2,17 @@
 
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import URL
 
-from tests.support.processes import API_DIR, running_api, service_env
+from tests.support.processes import GUNICORN, running_api, service_env
 
 
 def start_gunicorn(**env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gunicorn", "--config", str(API_DIR / "gunicorn.conf.py")],
-        cwd=API_DIR,
+        GUNICORN,
         env=service_env(None, **env),
         capture_output=True,
         text=True,
@@ -24,9 +22,7 @@ def start_gunicorn(**env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_invalid_configuration_stops_the_server_naming_the_variable() -> None:
-    result = start_gunicorn(
-        POSTGRES_USER="app", POSTGRES_PASSWORD="not-in-the-message", DB_POOL_SIZE="lots"
-    )
+    result = start_gunicorn(API_DB_PASSWORD="not-in-the-message", DB_POOL_SIZE="lots")
     assert result.returncode != 0
     assert "api: invalid configuration: DB_POOL_SIZE" in result.stderr
     assert "not-in-the-message" not in result.stderr + result.stdout
@@ -35,7 +31,7 @@ def test_invalid_configuration_stops_the_server_naming_the_variable() -> None:
 def test_missing_database_settings_stop_the_server() -> None:
     result = start_gunicorn()
     assert result.returncode != 0
-    assert "POSTGRES_USER and POSTGRES_PASSWORD" in result.stderr
+    assert "set API_DB_PASSWORD or API_DB_PASSWORD_FILE" in result.stderr
 
 
 def test_sigterm_shuts_down_gracefully(migrated_database: URL, log_dir: Path) -> None:

@@ -6,10 +6,15 @@ import time
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL
 
-from tests.support.databases import connect
+from tests.support.databases import connect, create_database
+from tests.support.paths import ALEMBIC_INI
 from tests.support.postgres import PostgresServer, free_port
-from tests.support.processes import ALEMBIC_INI, alembic, alembic_command, service_env
-from tests.support.revisions import BASE_REVISION, HEAD_REVISION
+from tests.support.processes import alembic, alembic_command, migrator_env, service_env
+from tests.support.revisions import HEAD_REVISION, revision_before, revision_named
+from tests.support.roles import OWNER_PASSWORD, set_up_roles
+
+BIO_REVISION = revision_named("add user bio")
+BEFORE_BIO = revision_before(BIO_REVISION)
 
 
 def columns(url: URL, table: str) -> dict[str, dict[str, object]]:
@@ -54,8 +59,8 @@ def test_downgrade_past_bio_drops_it_and_upgrade_brings_it_back_keeping_rows(
     with connect(migrated_database) as db:
         db.execute("INSERT INTO users (username, email, bio) VALUES ('ada', 'ada@x.org', 'hi')")
 
-    alembic(migrated_database, "downgrade", BASE_REVISION)
-    assert current_revision(migrated_database) == BASE_REVISION
+    alembic(migrated_database, "downgrade", str(BEFORE_BIO))
+    assert current_revision(migrated_database) == BEFORE_BIO
     assert "bio" not in columns(migrated_database, "users")
 
     alembic(migrated_database, "upgrade", "head")
@@ -88,27 +93,27 @@ def test_missing_configuration_fails_naming_the_variables() -> None:
         check=False,
     )
     assert result.returncode != 0
-    assert "POSTGRES_USER and POSTGRES_PASSWORD" in result.stderr
+    assert "set OWNER_DB_PASSWORD or OWNER_DB_PASSWORD_FILE" in result.stderr
 
 
 def test_unreachable_database_fails_after_the_deadline_without_the_password() -> None:
-    nobody_listens = URL.create(
-        "postgresql", "app", "pw-not-shown", "127.0.0.1", free_port(), "app"
-    )
+    nobody_listens = URL.create("postgresql", host="127.0.0.1", port=free_port(), database="app")
     started = time.monotonic()
     result = alembic(nobody_listens, "upgrade", "head", check=False, MIGRATOR_DB_WAIT_SECONDS="2")
     assert result.returncode != 0
     assert "not reachable after" in result.stderr
     assert "MIGRATOR_DB_WAIT_SECONDS" in result.stderr
-    assert "pw-not-shown" not in result.stderr + result.stdout
+    assert OWNER_PASSWORD not in result.stderr + result.stdout
     assert time.monotonic() - started < 30  # bounded: it gave up rather than hanging
 
 
 def test_migrator_waits_for_a_server_that_comes_up_late(own_server: PostgresServer) -> None:
+    database = create_database(own_server.url)
+    set_up_roles(database)
     own_server.stop()
     migrator = subprocess.Popen(
         alembic_command(ALEMBIC_INI, "upgrade", "head"),
-        env=service_env(own_server.url, MIGRATOR_DB_WAIT_SECONDS="60"),
+        env=migrator_env(database, MIGRATOR_DB_WAIT_SECONDS="60"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -119,4 +124,4 @@ def test_migrator_waits_for_a_server_that_comes_up_late(own_server: PostgresServ
     output, _ = migrator.communicate(timeout=120)
     assert migrator.returncode == 0, output
     assert "database not ready" in output
-    assert current_revision(own_server.url) == HEAD_REVISION
+    assert current_revision(database) == HEAD_REVISION

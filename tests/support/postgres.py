@@ -61,8 +61,8 @@ class PostgresServer:
     ``durable=False`` (the tests) skips fsync; ``durable=True`` (the benchmark) keeps
     PostgreSQL's defaults, so commits cost what they cost in production."""
 
-    def __init__(self, durable: bool = False) -> None:
-        self.settings = ["max_connections=200", *(() if durable else FAST_SETTINGS)]
+    def __init__(self, durable: bool = False, settings: tuple[str, ...] = ()) -> None:
+        self.settings = ["max_connections=200", *(() if durable else FAST_SETTINGS), *settings]
         self.password = secrets.token_hex(12)
         self.port = free_port()
         self.url = URL.create(
@@ -83,12 +83,15 @@ class PostgresServer:
     def remove(self) -> None:
         raise NotImplementedError
 
+    def server_log(self) -> str:
+        raise NotImplementedError
+
 
 class LocalPostgres(PostgresServer):
     """initdb + pg_ctl in a temporary directory; as root, runs them as the postgres user."""
 
-    def __init__(self, bindir: Path, durable: bool = False) -> None:
-        super().__init__(durable)
+    def __init__(self, bindir: Path, durable: bool = False, settings: tuple[str, ...] = ()) -> None:
+        super().__init__(durable, settings)
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="test-pg-"))
         self.data = self.root / "data"
@@ -147,6 +150,9 @@ class LocalPostgres(PostgresServer):
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
+    def server_log(self) -> str:
+        return (self.root / "log").read_text(errors="replace")
+
     def remove(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
@@ -156,8 +162,8 @@ class LocalPostgres(PostgresServer):
 class ContainerPostgres(PostgresServer):
     """The stack's own postgres image, published on a loopback port."""
 
-    def __init__(self, durable: bool = False) -> None:
-        super().__init__(durable)
+    def __init__(self, durable: bool = False, settings: tuple[str, ...] = ()) -> None:
+        super().__init__(durable, settings)
         self.image = os.environ.get("POSTGRES_IMAGE", "postgres:17")
         self.name = f"test-pg-{secrets.token_hex(4)}"
         subprocess.run(
@@ -183,13 +189,18 @@ class ContainerPostgres(PostgresServer):
     def remove(self) -> None:
         subprocess.run(["docker", "rm", "-f", "-v", self.name], check=False, capture_output=True)
 
+    def server_log(self) -> str:
+        logs = subprocess.run(["docker", "logs", self.name], capture_output=True, text=True)
+        return logs.stdout + logs.stderr
 
-def throwaway_server(durable: bool = False) -> PostgresServer:
+
+def throwaway_server(durable: bool = False, settings: tuple[str, ...] = ()) -> PostgresServer:
+    """A new server; ``settings`` are extra ``name=value`` server settings."""
     bindir = local_bindir()
     if bindir is not None:
-        return LocalPostgres(bindir, durable)
+        return LocalPostgres(bindir, durable, settings)
     if shutil.which("docker"):
-        return ContainerPostgres(durable)
+        return ContainerPostgres(durable, settings)
     raise RuntimeError(
         "the tests need PostgreSQL: install its server binaries (apt-get install postgresql), "
         "or Docker, or set TEST_DATABASE_URL to a server where they may create databases"

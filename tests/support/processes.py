@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,27 +19,23 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
+from tests.support.paths import ALEMBIC_INI
 from tests.support.postgres import free_port
+from tests.support.roles import API_ROLE, as_api_role, as_owner
+from tools.configuration import all_variables
 
-ROOT = Path(__file__).resolve().parents[2]
-ALEMBIC_INI = ROOT / "services" / "migrator" / "alembic.ini"
-API_DIR = ROOT / "services" / "api"
-
-# The API's row-only role, as the migrator sets it up (cluster-wide, so a test name).
-API_ROLE = "test_api"
-API_ROLE_PASSWORD = secrets.token_hex(12)
-
-# Variables the services read; a developer's shell must not leak them into a test.
-SERVICE_VARIABLE_PREFIXES = ("POSTGRES_", "DATABASE_URL", "DB_", "API_", "GUNICORN_", "MIGRATOR_")
+# Everything the services read; a developer's shell must not leak it into a test.
+SERVICE_VARIABLES = {
+    name
+    for variable in all_variables()
+    if variable.section != "compose"
+    for name in (variable.name, f"{variable.name}_FILE")
+}
+GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf"]
 
 
 def service_env(database_url: URL | None = None, **overrides: str) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        # The base images (PYTHON_IMAGE, POSTGRES_IMAGE) are for builds; they stay.
-        if not name.startswith(SERVICE_VARIABLE_PREFIXES) or name.endswith("_IMAGE")
-    }
+    env = {name: value for name, value in os.environ.items() if name not in SERVICE_VARIABLES}
     if database_url is not None:
         env["DATABASE_URL"] = database_url.render_as_string(hide_password=False)
     env.update(overrides)
@@ -52,15 +47,16 @@ def alembic_command(ini: Path, *args: str) -> list[str]:
 
 
 def migrator_env(database_url: URL | None, **env: str) -> dict[str, str]:
-    return service_env(
-        database_url, **{"API_DB_USER": API_ROLE, "API_DB_PASSWORD": API_ROLE_PASSWORD, **env}
-    )
+    """The migrator's environment: ``database_url``'s database, reached as the owner."""
+    owner_url = as_owner(database_url) if database_url is not None else None
+    return service_env(owner_url, **{"API_DB_USER": API_ROLE, **env})
 
 
 def alembic(
     database_url: URL, *args: str, check: bool = True, ini: Path = ALEMBIC_INI, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run the migrator's alembic command line, exactly as the container's entrypoint does."""
+    """Run the migrator's alembic command line, exactly as the container's entrypoint does,
+    as the schema owner (so the roles step must have run on ``database_url``)."""
     result = subprocess.run(
         alembic_command(ini, *args),
         env=migrator_env(database_url, **env),
@@ -76,9 +72,28 @@ def alembic(
     return result
 
 
-def as_api_role(database_url: URL) -> URL:
-    """The same database, reached as the API's row-only role."""
-    return database_url.set(username=API_ROLE, password=API_ROLE_PASSWORD)
+def wait_for_http(
+    url: str,
+    deadline_seconds: float = 30,
+    *,
+    alive: Callable[[], bool] = lambda: True,
+    describe: Callable[[], str] = lambda: "",
+) -> None:
+    """Until ``url`` answers 200; fails early once ``alive()`` says the server is gone."""
+    give_up_at = time.monotonic() + deadline_seconds
+    while True:
+        if not alive():
+            raise AssertionError(f"the server exited before {url} answered:\n{describe()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > give_up_at:
+            raise AssertionError(
+                f"{url} did not answer 200 in {deadline_seconds:g}s:\n{describe()}"
+            )
+        time.sleep(0.1)
 
 
 @dataclass
@@ -91,10 +106,16 @@ class RunningApi:
         return self.log_path.read_text(errors="replace")
 
 
+def start_gunicorn(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """gunicorn as the api image runs it (its CMD), in this environment."""
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen(GUNICORN, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+
+
 @contextmanager
 def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[RunningApi]:
-    """gunicorn with the real gunicorn.conf.py on a free loopback port, connecting as the
-    API role (so ``database_url`` must have been upgraded by ``alembic``); stopped with SIGTERM."""
+    """gunicorn with the real configuration on a free loopback port, connecting as the
+    API role (so ``database_url`` must have been migrated); stopped with SIGTERM."""
     port = free_port()
     log_path = log_dir / f"api-{port}.log"
     settings = {
@@ -103,17 +124,12 @@ def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[Runnin
         "GUNICORN_ACCESS_LOG": "false",
         **env,
     }
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", str(API_DIR / "gunicorn.conf.py")],
-            cwd=API_DIR,
-            env=service_env(as_api_role(database_url), **settings),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_gunicorn(service_env(as_api_role(database_url), **settings), log_path)
     api = RunningApi(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        wait_for_http(api, "/healthz")
+        wait_for_http(
+            api.base_url + "/healthz", alive=lambda: process.poll() is None, describe=api.log
+        )
         yield api
     finally:
         process.terminate()
@@ -124,24 +140,9 @@ def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[Runnin
             process.wait()
 
 
-def wait_for_http(api: RunningApi, path: str, deadline_seconds: float = 30) -> None:
-    give_up_at = time.monotonic() + deadline_seconds
-    while True:
-        if api.process.poll() is not None:
-            raise AssertionError(f"the API exited with {api.process.returncode}:\n{api.log()}")
-        try:
-            if httpx.get(api.base_url + path, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > give_up_at:
-            raise AssertionError(f"the API did not answer {path} in time:\n{api.log()}")
-        time.sleep(0.1)
-
-
 def migrate_in_process(database_url: URL, command_name: str, *args: str) -> None:
     """An alembic command on a connection of the caller's: the revisions alone, without the
-    migrator's wait, lock, timeouts or role (programmatic use), and without the start-up
+    migrator's wait, lock, timeouts or grants (programmatic use), and without the start-up
     cost of a process. For tests that run many steps, like the stairway."""
     config = Config(str(ALEMBIC_INI))
     config.attributes["configure_logger"] = False

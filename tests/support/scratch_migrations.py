@@ -6,7 +6,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
-from tests.support.processes import ALEMBIC_INI
+from tests.support.paths import ALEMBIC_INI
 from tests.support.revisions import HEAD_REVISION
 
 

@@ -1,16 +1,19 @@
 """One async engine (and its pool) per worker process, and a connection per request."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from api.settings import ApiSettings
-from shared_models import DatabaseSettings
+from api.errors import DatabaseUnreachableError
+from api.settings import ApiDatabaseSettings, ApiSettings
 
 
-def create_db_engine(database: DatabaseSettings, api: ApiSettings) -> AsyncEngine:
+def create_db_engine(database: ApiDatabaseSettings, api: ApiSettings) -> AsyncEngine:
     return create_async_engine(
         database.url("asyncpg"),
         # Every endpoint issues one writing statement at most, and a single statement
@@ -32,9 +35,23 @@ def create_db_engine(database: DatabaseSettings, api: ApiSettings) -> AsyncEngin
     )
 
 
+@asynccontextmanager
+async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection; any failure to get one means the database is unreachable."""
+    connection = engine.connect()
+    try:
+        await connection.start()
+    # Refused or timed-out connects, an exhausted pool, or the server turning us away.
+    except (OSError, TimeoutError, PoolTimeoutError, DBAPIError) as exc:
+        raise DatabaseUnreachableError(str(exc)) from exc
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
 async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    engine: AsyncEngine = request.app.state.engine
-    async with engine.connect() as connection:
+    async with connect(request.app.state.engine) as connection:
         yield connection
 
 

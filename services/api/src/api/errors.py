@@ -3,37 +3,84 @@
 The database enforces the rules (unique names, existing authors); this module only
 translates what it says. That keeps them true under concurrency, where a
 check-then-insert in Python would race.
+
+Every error has an answer by its SQLSTATE (its class, or the code within it): any
+unique violation is a 409, any check violation a 422, and so on, with a generic but
+honest detail. ``CONSTRAINT_ANSWERS`` only refines the answer for a constraint the API
+knows by name (see the naming convention in shared_models.base), so a constraint
+added by a later revision is still answered correctly by older code.
 """
 
+from __future__ import annotations
+
 import logging
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from api.schemas import ErrorOut
 
 log = logging.getLogger("api")
 
-SCHEMA_BEHIND = (
-    "database schema is behind this version of the API; run the migrator (alembic upgrade head)"
-)
-DATABASE_UNAVAILABLE = "database unavailable"
+RETRY_AFTER_SECONDS = "5"
 
-# constraint name (see the naming convention in shared_models.base) -> answer
-CONSTRAINT_ANSWERS: dict[str, tuple[int, str]] = {
-    "uq_users_username": (status.HTTP_409_CONFLICT, "username is already taken"),
-    "uq_users_email": (status.HTTP_409_CONFLICT, "email is already taken"),
-    "fk_posts_user_id_users": (status.HTTP_404_NOT_FOUND, "User not found"),
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    detail: str
+
+    @property
+    def retry(self) -> bool:
+        return self.status == status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+SCHEMA_BEHIND = Answer(
+    503,
+    "database schema is behind this version of the API; run the migrator (alembic upgrade head)",
+)
+DATABASE_UNAVAILABLE = Answer(503, "database unavailable")
+INTERNAL_ERROR = Answer(500, "Internal Server Error")
+
+# Exact SQLSTATEs first, then their two-character class.
+BY_SQLSTATE: dict[str, Answer] = {
+    "23505": Answer(409, "conflicts with an existing resource"),  # unique_violation
+    "23P01": Answer(409, "conflicts with an existing resource"),  # exclusion_violation
+    "23503": Answer(409, "refers to a resource that does not exist"),  # foreign_key_violation
+    "23514": Answer(422, "a value is outside what the data allows"),  # check_violation
+    "23502": Answer(422, "a required value is missing"),  # not_null_violation
+    "57014": Answer(503, "database did not answer in time"),  # query_canceled: statement_timeout
+    "40001": Answer(503, "database busy; retry"),  # serialization_failure
+    "40P01": Answer(503, "database busy; retry"),  # deadlock_detected
+    "42703": SCHEMA_BEHIND,  # undefined_column
+    "42P01": SCHEMA_BEHIND,  # undefined_table
+}
+BY_CLASS: dict[str, Answer] = {
+    "22": Answer(422, "a value cannot be stored"),  # data exception: NUL, out of range, ...
+    "08": DATABASE_UNAVAILABLE,  # connection exception
+    "53": DATABASE_UNAVAILABLE,  # insufficient resources: too many connections, disk full
+    "57": DATABASE_UNAVAILABLE,  # operator intervention: shutdown, restart
+}
+INTEGRITY_CONSTRAINT_VIOLATION = "23"
+FOREIGN_KEY_VIOLATION = "23503"
+# A parent deleted while rows still refer to it (a foreign key without ON DELETE CASCADE).
+STILL_REFERENCED = Answer(409, "other resources still refer to it")
+
+# constraint name -> answer, where the API knows better than the SQLSTATE's
+CONSTRAINT_ANSWERS: dict[str, Answer] = {
+    "uq_users_username": Answer(409, "username is already taken"),
+    "uq_users_email": Answer(409, "email is already taken"),
+    # Posts are created under /users/{user_id}: an unknown author is that URL's 404.
+    "fk_posts_user_id_users": Answer(404, "User not found"),
 }
 
-UNDEFINED_COLUMN = "42703"
-UNDEFINED_TABLE = "42P01"
-QUERY_CANCELED = "57014"  # statement_timeout
-# Classes 08 (connection exception) and 57P (operator intervention: shutdown, restart).
-UNAVAILABLE_PREFIXES = ("08", "57P")
+
+class DatabaseUnreachableError(Exception):
+    """Connecting failed: refused, timed out, no free pooled connection, or refused by
+    the server (too many clients, starting up, bad password)."""
 
 
 Found = TypeVar("Found")
@@ -46,67 +93,75 @@ def found(row: Found | None, what: str) -> Found:
     return row
 
 
-def sqlstate_of(exc: DBAPIError) -> str | None:
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return str(code) if code else None
+def sqlstate_of(exc: BaseException) -> str | None:
+    # asyncpg's errors (wrapped by SQLAlchemy's adapter, or raw) and psycopg's all say it.
+    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
 
 
-def constraint_of(exc: DBAPIError) -> str | None:
-    # asyncpg reports it on the driver exception that SQLAlchemy's adapter wraps.
-    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
-        name = getattr(candidate, "constraint_name", None)
+def constraint_of(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    for candidate in (exc, orig, getattr(orig, "__cause__", None), getattr(exc, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None) or getattr(
+            getattr(candidate, "diag", None), "constraint_name", None
+        )
         if name:
             return str(name)
     return None
+
+
+def answer_for(sqlstate: str | None, constraint: str | None, statement: str = "") -> Answer:
+    """The answer to a database error, from its SQLSTATE, refined by its constraint."""
+    if sqlstate is None:
+        return INTERNAL_ERROR
+    if sqlstate == FOREIGN_KEY_VIOLATION and statement.lstrip()[:6].upper() == "DELETE":
+        return STILL_REFERENCED
+    if sqlstate.startswith(INTEGRITY_CONSTRAINT_VIOLATION) and constraint in CONSTRAINT_ANSWERS:
+        return CONSTRAINT_ANSWERS[constraint]
+    return BY_SQLSTATE.get(sqlstate) or BY_CLASS.get(sqlstate[:2]) or INTERNAL_ERROR
 
 
 def error(status_code: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
-def unavailable(detail: str) -> JSONResponse:
+def respond(answer: Answer) -> JSONResponse:
     # Retry-After tells well-behaved clients to back off rather than hammer.
-    return error(status.HTTP_503_SERVICE_UNAVAILABLE, detail, {"Retry-After": "5"})
-
-
-def answer_database_error(exc: DBAPIError) -> JSONResponse:
-    constraint = constraint_of(exc)
-    if constraint in CONSTRAINT_ANSWERS:
-        return error(*CONSTRAINT_ANSWERS[constraint])
-    sqlstate = sqlstate_of(exc)
-    if sqlstate in (UNDEFINED_COLUMN, UNDEFINED_TABLE):
-        log.error("schema behind the code: %s", exc.orig)
-        return unavailable(SCHEMA_BEHIND)
-    if exc.connection_invalidated or (sqlstate or "").startswith(UNAVAILABLE_PREFIXES):
-        log.warning("database unavailable: %s", exc.orig)
-        return unavailable(DATABASE_UNAVAILABLE)
-    if sqlstate == QUERY_CANCELED:
-        log.warning("statement timed out: %s", exc.statement)
-        return unavailable("database did not answer in time")
-    log.exception("unexpected database error", exc_info=exc)
-    return error(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if answer.retry else None
+    return error(answer.status, answer.detail, headers)
 
 
 async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DBAPIError)
-    return answer_database_error(exc)
+    statement = getattr(exc, "statement", None) or ""
+    connection_lost = bool(getattr(exc, "connection_invalidated", False))
+    answer = (
+        DATABASE_UNAVAILABLE
+        if connection_lost
+        else answer_for(sqlstate_of(exc), constraint_of(exc), statement)
+    )
+    if answer is INTERNAL_ERROR:
+        log.exception("unexpected database error", exc_info=exc)
+    elif answer.status >= 500:
+        log.warning("%s: %s", answer.detail, getattr(exc, "orig", exc))
+    return respond(answer)
 
 
 async def on_unreachable(request: Request, exc: Exception) -> JSONResponse:
-    # Refused or timed-out connects (OSError, TimeoutError) and an exhausted pool.
-    log.warning("database unreachable: %r", exc)
-    return unavailable(DATABASE_UNAVAILABLE)
+    log.warning("database unreachable: %r", exc.__cause__ or exc)
+    return respond(DATABASE_UNAVAILABLE)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error(status.HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
+    return respond(INTERNAL_ERROR)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, on_database_error)
-    for unreachable in (OSError, TimeoutError, PoolTimeoutError):
-        app.add_exception_handler(unreachable, on_unreachable)
+    app.add_exception_handler(DatabaseUnreachableError, on_unreachable)
     app.add_exception_handler(Exception, on_unexpected)
 
 
@@ -117,6 +172,17 @@ def documented(*codes: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found",
         409: "Conflict with an existing resource",
         413: "Request body too large",
-        503: "Database unavailable, or its schema is behind the API",
+        503: "Database unavailable, too slow, or its schema is behind the API; "
+        "retry after the Retry-After seconds",
     }
-    return {code: {"model": ErrorOut, "description": descriptions[code]} for code in codes}
+    responses: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorOut, "description": descriptions[code]} for code in codes
+    }
+    if 503 in responses:
+        responses[503]["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer"},
+            }
+        }
+    return responses

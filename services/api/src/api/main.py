@@ -9,14 +9,13 @@ from api.body_limit import BodySizeLimitMiddleware
 from api.database import create_db_engine
 from api.errors import install_error_handlers
 from api.routes import health, posts, users
-from api.settings import ApiSettings
-from shared_models import DatabaseSettings
+from api.settings import ApiDatabaseSettings, ApiSettings
 
 
 def create_app(
-    database: DatabaseSettings | None = None, settings: ApiSettings | None = None
+    database: ApiDatabaseSettings | None = None, settings: ApiSettings | None = None
 ) -> FastAPI:
-    database = database or DatabaseSettings.load()
+    database = database or ApiDatabaseSettings.load()
     settings = settings or ApiSettings.load()
 
     @asynccontextmanager

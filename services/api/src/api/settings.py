@@ -1,39 +1,94 @@
-"""What the API and its server read from the environment (on top of DatabaseSettings)."""
+"""What the API and its server read from the environment."""
 
 import os
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from sqlalchemy.engine import URL
 
-from shared_models.settings import EnvSettings
+from shared_models.settings import ApiCredentials, DatabaseSettings, EnvSettings
 
 MIB = 1024 * 1024
 
 
+class ApiDatabaseSettings(DatabaseSettings, ApiCredentials):
+    """The database, reached as the API's own row-only role."""
+
+    @model_validator(mode="after")
+    def _has_password(self) -> Self:
+        self.require_password("API_DB_PASSWORD", self.api_db_password)
+        return self
+
+    def url(self, driver: str) -> URL:
+        return self.role_url(driver, self.api_db_user, self.api_db_password)
+
+
 class ApiSettings(EnvSettings):
-    # Connections each worker keeps open, and how far it may burst beyond them.
-    db_pool_size: int = Field(default=10, ge=1)
-    db_pool_max_overflow: int = Field(default=5, ge=0)
-    # How long a request waits for a free connection before it gets a 503.
-    db_pool_timeout: float = Field(default=5.0, gt=0)
-    # Server-side bound on every API statement: a stuck query cannot hold a worker.
-    db_statement_timeout: float = Field(default=10.0, gt=0)
-    # Request bodies above this are refused with 413 before they are read whole.
-    max_body_bytes: int = Field(default=MIB, ge=1)
-    # FastAPI's built-in OpenTelemetry spans, metrics and logs. Off, it costs nothing
-    # per request; turn it on together with an OpenTelemetry SDK and exporter.
-    api_opentelemetry: bool = False
+    """The API's connection pool, limits and timeouts."""
+
+    db_pool_size: int = Field(
+        default=10, ge=1, description="Database connections each worker keeps open."
+    )
+    db_pool_max_overflow: int = Field(
+        default=5, ge=0, description="Connections a worker may open beyond DB_POOL_SIZE in a burst."
+    )
+    db_pool_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a request waits for a free connection before it gets a 503.",
+    )
+    db_statement_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds any API statement may run before the database cancels it "
+        "(the request gets a 503): a stuck query cannot hold a worker.",
+    )
+    max_body_bytes: int = Field(
+        default=MIB,
+        ge=1,
+        description="Request bodies larger than this many bytes get 413, without being read whole.",
+    )
+    api_opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's built-in OpenTelemetry spans, metrics and logs; turn it on "
+        "together with an OpenTelemetry SDK and exporter. Off, it costs nothing per request.",
+    )
+
+
+def available_cpus() -> int:
+    # The CPUs this process may run on (a container's --cpuset-cpus included).
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class ServerSettings(EnvSettings):
-    """Gunicorn's settings; read by gunicorn.conf.py before any worker starts."""
+    """The API's server (gunicorn), read by api.gunicorn_conf before any worker starts."""
 
-    # One async worker per core keeps every core busy without context switching.
-    web_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
-    gunicorn_bind: str = "0.0.0.0:8000"
-    # A worker silent for this long is killed and replaced.
-    gunicorn_timeout: int = Field(default=30, ge=1)
-    # On SIGTERM, in-flight requests get this long to finish.
-    gunicorn_graceful_timeout: int = Field(default=20, ge=0)
-    gunicorn_keepalive: int = Field(default=5, ge=0)
-    gunicorn_access_log: bool = True
-    log_level: str = Field(default="info", pattern="^(debug|info|warning|error|critical)$")
+    web_concurrency: int = Field(
+        default_factory=available_cpus,
+        ge=1,
+        description="Gunicorn worker processes. Each is async, so one per CPU keeps every "
+        "CPU busy without context switching.",
+        json_schema_extra={"default_doc": "CPUs available"},
+    )
+    gunicorn_bind: str = Field(
+        default="0.0.0.0:8000", description="Address gunicorn listens on inside the container."
+    )
+    gunicorn_timeout: int = Field(
+        default=30, ge=1, description="Seconds a silent worker lives before it is replaced."
+    )
+    gunicorn_graceful_timeout: int = Field(
+        default=20, ge=0, description="Seconds in-flight requests get to finish on SIGTERM."
+    )
+    gunicorn_keepalive: int = Field(
+        default=5, ge=0, description="Seconds an idle keep-alive connection stays open."
+    )
+    gunicorn_access_log: bool = Field(default=True, description="One log line per request.")
+    log_level: str = Field(
+        default="info",
+        pattern="^(debug|info|warning|error|critical)$",
+        description="Least severe log level written.",
+    )
+
+
+# Everything the API's container reads (the compose and docs tests walk this).
+SETTINGS = (ApiDatabaseSettings, ApiSettings, ServerSettings)

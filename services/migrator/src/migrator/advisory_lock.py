@@ -16,13 +16,16 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, text
 
+from migrator.errors import MigratorError
+from migrator.sessions import lock_holders
+
 log = logging.getLogger("migrator")
 
 # Any fixed 64-bit number; the same in every migrator of this schema. ("migrate" in ASCII.)
 MIGRATION_LOCK_KEY = 0x6D6967726174_65
 
 
-class MigrationLockTimeoutError(RuntimeError):
+class MigrationLockTimeoutError(MigratorError):
     pass
 
 
@@ -32,35 +35,25 @@ def migration_lock(
 ) -> Iterator[None]:
     """Hold the migration lock on ``connection`` (autocommit) for the ``with`` block."""
     connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-    give_up_at = time.monotonic() + wait_seconds
+    started = time.monotonic()
     announced = False
     while not connection.scalar(
         text("SELECT pg_try_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
     ):
-        if time.monotonic() > give_up_at:
+        if time.monotonic() - started > wait_seconds:
             raise MigrationLockTimeoutError(
                 f"another migrator held the migration lock for over {wait_seconds:g}s "
-                f"(MIGRATOR_LOCK_WAIT_SECONDS); holder: {lock_holder(connection)}"
+                f"(MIGRATOR_LOCK_WAIT_SECONDS); holder: "
+                f"{lock_holders(connection, MIGRATION_LOCK_KEY)}"
             )
         if not announced:
-            log.info("waiting for the migration lock, held by %s", lock_holder(connection))
+            holder = lock_holders(connection, MIGRATION_LOCK_KEY)
+            log.info("waiting for the migration lock, held by %s", holder)
             announced = True
         time.sleep(poll_seconds)
+    if announced:
+        log.info("got the migration lock after %.1fs", time.monotonic() - started)
     try:
         yield
     finally:
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
-
-
-def lock_holder(connection: Connection) -> str:
-    row = connection.execute(
-        text(
-            "SELECT a.pid, a.application_name, a.client_addr FROM pg_locks l"
-            " JOIN pg_stat_activity a USING (pid)"
-            " WHERE l.locktype = 'advisory' AND l.granted"
-            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            " AND (l.classid::bigint << 32) | l.objid::bigint = :key"
-        ),
-        {"key": MIGRATION_LOCK_KEY},
-    ).first()
-    return f"pid {row.pid} ({row.application_name or 'unnamed'})" if row else "unknown"

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from migrator.errors import MigratorError
+from migrator.sessions import lock_holders
 from migrator.settings import MigratorSettings
 
 log = logging.getLogger("migrator")
@@ -19,69 +21,35 @@ log = logging.getLogger("migrator")
 LOCK_NOT_AVAILABLE = "55P03"
 
 
-class LockTimeoutExhaustedError(RuntimeError):
+class LockTimeoutExhaustedError(MigratorError):
     pass
+
+
+def timeouts(settings: MigratorSettings) -> dict[str, str]:
+    return {
+        "lock_timeout": f"{round(settings.migrator_lock_timeout * 1000)}ms",
+        "statement_timeout": f"{round(settings.migrator_statement_timeout * 1000)}ms",
+    }
 
 
 def apply_timeouts(connection: Connection, settings: MigratorSettings) -> None:
     """Session-level timeouts, committed so a rolled-back revision cannot undo them."""
-    for name, seconds in (
-        ("lock_timeout", settings.migrator_lock_timeout),
-        ("statement_timeout", settings.migrator_statement_timeout),
-    ):
+    for name, value in timeouts(settings).items():
         connection.execute(
-            text("SELECT set_config(:name, :value, false)"),
-            {"name": name, "value": f"{round(seconds * 1000)}ms"},
+            text("SELECT set_config(:name, :value, false)"), {"name": name, "value": value}
         )
     connection.commit()
 
 
 def timeout_statements(settings: MigratorSettings) -> list[str]:
     """The same settings as SQL, for scripts printed with --sql."""
-    return [
-        f"SET lock_timeout = '{round(settings.migrator_lock_timeout * 1000)}ms'",
-        f"SET statement_timeout = '{round(settings.migrator_statement_timeout * 1000)}ms'",
-    ]
+    return [f"SET {name} = '{value}'" for name, value in timeouts(settings).items()]
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and (
         getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE
     )
-
-
-def describe_blockers(connection: Connection) -> str:
-    """Sessions that hold locks in this database, oldest transaction first."""
-    rows = connection.execute(
-        text(
-            "SELECT a.pid, a.state, a.usename, l.mode,"
-            " coalesce(l.relation::regclass::text, l.locktype) AS target,"
-            " extract(epoch FROM now() - a.xact_start)::int AS seconds,"
-            " left(regexp_replace(a.query, '\\s+', ' ', 'g'), 80) AS query"
-            " FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-            " WHERE l.granted AND a.pid <> pg_backend_pid() AND a.xact_start IS NOT NULL"
-            " AND l.locktype IN ('relation', 'virtualxid', 'transactionid')"
-            " AND (l.database IS NULL OR l.database ="
-            "      (SELECT oid FROM pg_database WHERE datname = current_database()))"
-            " AND coalesce(l.relation::regclass::text, '') NOT LIKE 'pg\\_%'"
-            " AND (l.locktype = 'relation' OR a.backend_xmin IS NOT NULL)"
-            " ORDER BY a.xact_start, a.pid LIMIT 10"
-        )
-    ).all()
-    if not rows:
-        return "no session holds a lock now"
-    seen: dict[int, list[str]] = {}
-    for row in rows:
-        held = seen.setdefault(
-            row.pid,
-            [
-                f"pid {row.pid} ({row.usename}, {row.state} "
-                f"for {row.seconds}s, last query: {row.query!r})"
-            ],
-        )
-        if row.target not in ("virtualxid", "transactionid"):
-            held.append(f"{row.mode} on {row.target}")
-    return "; ".join(", ".join(parts) for parts in seen.values())
 
 
 def with_lock_retries(
@@ -105,7 +73,7 @@ def with_lock_retries(
             if not is_lock_timeout(exc):
                 raise
             connection.rollback()
-            blockers = describe_blockers(connection)
+            blockers = lock_holders(connection)
             connection.rollback()
             if attempt == settings.migrator_lock_retries:
                 raise LockTimeoutExhaustedError(

@@ -1,24 +1,103 @@
-"""What the migrator reads from the environment, on top of the shared database settings."""
+"""What the migrator and the roles step read from the environment, on top of the shared
+database settings."""
 
-from pydantic import Field, SecretStr
+from typing import Self
 
-from shared_models.settings import EnvSettings
+from pydantic import Field, SecretStr, model_validator
+from sqlalchemy.engine import URL
+
+from shared_models.settings import (
+    ApiCredentials,
+    ApiRole,
+    DatabaseSettings,
+    EnvSettings,
+    OwnerCredentials,
+    secret,
+)
 
 
-class MigratorSettings(EnvSettings):
-    # A compose healthcheck can pass while PostgreSQL is still initialising or
-    # restarting; the migrator keeps trying this long before it gives up.
-    migrator_db_wait_seconds: float = Field(default=60.0, ge=0)
-    # How long a second migrator waits for the first one to finish.
-    migrator_lock_wait_seconds: float = Field(default=600.0, ge=0)
-    # How long one DDL statement may queue for a table lock. While it queues, every
-    # API query on that table queues behind it, so this bounds the API's stall.
-    migrator_lock_timeout: float = Field(default=3.0, gt=0)
-    # Attempts after a lock timeout, with exponential backoff between them.
-    migrator_lock_retries: int = Field(default=5, ge=0)
-    # Longest any single migration statement may run; 0 disables the limit.
-    migrator_statement_timeout: float = Field(default=600.0, ge=0)
-    # The role the API connects as: rows only (no CREATE, ALTER, DROP, TRUNCATE).
-    # Left unset, the migrator does not manage an API role.
-    api_db_user: str = Field(default="app_api", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-    api_db_password: SecretStr | None = None
+class DatabaseWaitSettings(EnvSettings):
+    """How long the one-shot steps wait for the database."""
+
+    migrator_db_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds the migrator (and the roles step) keep retrying an unreachable "
+        "database before exiting non-zero: a healthcheck can pass while PostgreSQL is "
+        "still initialising or restarting.",
+    )
+
+
+class MigratorSettings(DatabaseWaitSettings):
+    """The migrator's lock and statement timeouts."""
+
+    migrator_lock_wait_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds a second migrator waits for the first to finish (advisory lock).",
+    )
+    migrator_lock_timeout: float = Field(
+        default=3.0,
+        gt=0,
+        description="Seconds one DDL statement may queue for a table lock. API queries on "
+        "that table queue behind it meanwhile, so this bounds their stall.",
+    )
+    migrator_lock_retries: int = Field(
+        default=5,
+        ge=0,
+        description="Attempts after a lock timeout, with exponential backoff between them.",
+    )
+    migrator_statement_timeout: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds any one migration statement may run; 0 for no limit (raise it "
+        "for big backfills).",
+    )
+
+
+class MigratorDatabaseSettings(DatabaseSettings, OwnerCredentials, ApiRole):
+    """The database, reached as the schema owner; the API role is named for its grants."""
+
+    @model_validator(mode="after")
+    def _has_password(self) -> Self:
+        self.require_password("OWNER_DB_PASSWORD", self.owner_db_password)
+        return self
+
+    def url(self, driver: str) -> URL:
+        return self.role_url(driver, self.owner_db_user, self.owner_db_password)
+
+
+class SuperuserCredentials(EnvSettings):
+    """The database server's superuser."""
+
+    postgres_user: str = Field(
+        default="postgres",
+        description="The database server's superuser (the postgres image's own variable): "
+        "for administration and the roles step only; no service runs as it.",
+    )
+    postgres_password: SecretStr | None = secret("Password of POSTGRES_USER.")
+
+
+class RolesSettings(DatabaseSettings, SuperuserCredentials, OwnerCredentials, ApiCredentials):
+    """The roles step: the superuser creates the owner and API roles and the database."""
+
+    @model_validator(mode="after")
+    def _has_passwords(self) -> Self:
+        for name, value in (
+            ("POSTGRES_PASSWORD", self.postgres_password),
+            ("OWNER_DB_PASSWORD", self.owner_db_password),
+            ("API_DB_PASSWORD", self.api_db_password),
+        ):
+            self.require_password(name, value)
+        if len({self.postgres_user, self.owner_db_user, self.api_db_user}) < 3:
+            raise ValueError("POSTGRES_USER, OWNER_DB_USER and API_DB_USER must be three roles")
+        return self
+
+    def url(self, driver: str, database: str | None = None) -> URL:
+        url = self.role_url(driver, self.postgres_user, self.postgres_password)
+        return url.set(database=database) if database else url
+
+
+# Everything each container reads (the compose and docs tests walk these).
+MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings)
+ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings)

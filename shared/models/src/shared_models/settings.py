@@ -1,8 +1,13 @@
-"""Database settings both services read from the environment, validated at start-up.
+"""Settings read from the environment and validated at start-up, and the database
+settings every service shares.
 
-Either ``DATABASE_URL`` or the ``POSTGRES_*`` parts; every variable may instead be
-given as ``<NAME>_FILE`` naming a file that holds the value (Docker/Kubernetes
-secrets). Errors name the variable and never echo its value.
+Each setting is a field of one settings class, which holds its default and its
+description: the only place for both. `.env.example` and the README's table are
+generated from these classes (`make docs`), and compose passes the variables
+through without restating a default.
+
+Every variable may instead be given as ``<NAME>_FILE`` naming a file that holds the
+value (Docker and Kubernetes secrets). Errors name the variable and never echo its value.
 """
 
 from __future__ import annotations
@@ -13,13 +18,12 @@ from typing import Any, Self
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+# A lowercase SQL identifier: safe to double-quote into role DDL without escaping.
+ROLE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
 
 
 class ConfigurationError(RuntimeError):
@@ -54,9 +58,12 @@ class FileEnvSource(PydanticBaseSettingsSource):
 
 
 class EnvSettings(BaseSettings):
-    """Base for settings read from the environment (and ``*_FILE``), failing with names."""
+    """Base for settings read from the environment (and ``*_FILE``), failing with names.
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+    An empty variable counts as unset, so ``NAME=`` in an env file means "the default".
+    """
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_ignore_empty=True)
 
     @classmethod
     def settings_customise_sources(
@@ -83,18 +90,34 @@ class EnvSettings(BaseSettings):
             raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None
 
 
+def secret(description: str) -> Any:
+    """A password field: optional in the class (``DATABASE_URL`` may carry it instead),
+    shown as a secret in the generated docs, never echoed."""
+    return Field(default=None, description=description, json_schema_extra={"secret": "file"})
+
+
 class DatabaseSettings(EnvSettings):
-    database_url: SecretStr | None = None
-    postgres_host: str = "localhost"
-    postgres_port: int = Field(default=5432, ge=1, le=65535)
-    postgres_user: str | None = None
-    postgres_password: SecretStr | None = None
-    postgres_db: str | None = None
-    # Bounds the TCP connect + authentication, so an unreachable server fails fast.
-    postgres_connect_timeout: float = Field(default=5.0, gt=0)
+    """Where the database is, and how long to wait for it."""
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="A full postgresql:// URL, user and password included, used instead of "
+        "POSTGRES_HOST, POSTGRES_PORT, POSTGRES_DB and the role's own user and password "
+        "(for running a service outside compose).",
+        json_schema_extra={"secret": "url"},
+    )
+    postgres_host: str = Field(default="localhost", description="Host name of the database.")
+    postgres_port: int = Field(default=5432, ge=1, le=65535, description="Port of the database.")
+    postgres_db: str = Field(default="app", min_length=1, description="The application's database.")
+    postgres_connect_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a connect and its authentication may take, so an unreachable "
+        "database fails fast instead of hanging.",
+    )
 
     @model_validator(mode="after")
-    def _complete(self) -> Self:
+    def _valid_url(self) -> Self:
         if self.database_url is not None:
             try:
                 url = make_url(self.database_url.get_secret_value())
@@ -102,34 +125,65 @@ class DatabaseSettings(EnvSettings):
                 raise ValueError("DATABASE_URL is not a valid URL") from None
             if url.get_backend_name() != "postgresql":
                 raise ValueError("DATABASE_URL must be a postgresql:// URL")
-            return self
-        missing = [
-            name
-            for name, value in (
-                ("POSTGRES_USER", self.postgres_user),
-                ("POSTGRES_PASSWORD", self.postgres_password),
-            )
-            if not value
-        ]
-        if missing:
-            raise ValueError(
-                f"set DATABASE_URL, or {' and '.join(missing)} (or their *_FILE variants)"
-            )
         return self
 
-    def url(self, driver: str) -> URL:
-        """The connection URL for a SQLAlchemy dialect driver (``psycopg``, ``asyncpg``)."""
+    @property
+    def database_name(self) -> str:
+        if self.database_url is not None:
+            return make_url(self.database_url.get_secret_value()).database or self.postgres_db
+        return self.postgres_db
+
+    def role_url(self, driver: str, user: str, password: SecretStr | None) -> URL:
+        """The URL for a SQLAlchemy dialect driver (``psycopg``, ``asyncpg``) as ``user``,
+        or ``DATABASE_URL`` when it is set."""
         if self.database_url is not None:
             return make_url(self.database_url.get_secret_value()).set(
                 drivername=f"postgresql+{driver}"
             )
-        assert self.postgres_user
-        assert self.postgres_password
+        assert password is not None, "checked by require_password"
         return URL.create(
             f"postgresql+{driver}",
-            username=self.postgres_user,
-            password=self.postgres_password.get_secret_value(),
+            username=user,
+            password=password.get_secret_value(),
             host=self.postgres_host,
             port=self.postgres_port,
-            database=self.postgres_db or self.postgres_user,
+            database=self.postgres_db,
         )
+
+    def require_password(self, name: str, password: SecretStr | None) -> None:
+        if self.database_url is None and not password:
+            raise ValueError(f"set {name} or {name}_FILE (or DATABASE_URL)")
+
+
+class ApiRole(EnvSettings):
+    """The API's own database role."""
+
+    api_db_user: str = Field(
+        default="app_api",
+        pattern=ROLE_NAME,
+        description="The API's database role: it reads and writes rows and nothing else "
+        "(no CREATE, ALTER, DROP or TRUNCATE).",
+    )
+
+
+class ApiCredentials(ApiRole):
+    """The API's own database role."""
+
+    api_db_password: SecretStr | None = secret("Password of API_DB_USER.")
+
+
+class OwnerRole(EnvSettings):
+    """The schema owner, as which the migrator connects."""
+
+    owner_db_user: str = Field(
+        default="app_owner",
+        pattern=ROLE_NAME,
+        description="The role that owns the schema; the migrator connects as it. Not a "
+        "superuser: it can change its own tables and nothing else.",
+    )
+
+
+class OwnerCredentials(OwnerRole):
+    """The schema owner, as which the migrator connects."""
+
+    owner_db_password: SecretStr | None = secret("Password of OWNER_DB_USER.")

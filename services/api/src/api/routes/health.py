@@ -1,8 +1,8 @@
 from fastapi import APIRouter, Request
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.columns import POST_COLUMNS, USER_COLUMNS
+from api.database import connect
 from api.errors import documented
 from api.schemas import Health, Message
 
@@ -25,8 +25,7 @@ async def healthz() -> Health:
     responses=documented(503),
 )
 async def readyz(request: Request) -> Health:
-    engine: AsyncEngine = request.app.state.engine
-    async with engine.connect() as connection:
+    async with connect(request.app.state.engine) as connection:
         # LIMIT 0 reads nothing but still fails if a table or column is missing.
         for columns in (USER_COLUMNS, POST_COLUMNS):
             await connection.execute(select(*columns).limit(0))

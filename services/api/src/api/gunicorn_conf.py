@@ -1,20 +1,20 @@
-"""Gunicorn configuration, read from the environment (see api.settings.ServerSettings).
+"""Gunicorn's configuration (``gunicorn --config python:api.gunicorn_conf``), from the
+environment (api.settings.ServerSettings).
 
-Loaded by the master before any worker forks, so bad configuration stops the
-server once, with a message naming the variable, instead of crash-looping workers.
+Loaded by the master before any worker forks, so bad configuration stops the server
+once, with a message naming the variable, instead of crash-looping workers.
 """
 
 import sys
 
-from api.settings import ApiSettings, ServerSettings
-from shared_models import DatabaseSettings
+from api.settings import SETTINGS, ServerSettings
 from shared_models.settings import ConfigurationError
 
 try:
     server = ServerSettings.load()
-    # Validated here too, so a bad DATABASE_URL fails before the first fork.
-    DatabaseSettings.load()
-    ApiSettings.load()
+    # The app's settings too, so a bad value fails before the first fork.
+    for settings_class in SETTINGS:
+        settings_class.load()
 except ConfigurationError as exc:
     print(f"api: {exc}", file=sys.stderr)
     sys.exit(2)

@@ -1,0 +1,129 @@
+"""How every alembic command reaches the database: what migrations/env.py calls.
+
+On its own connection (the container, the CLI), a command that writes the schema
+(upgrade, downgrade, stamp: the commands alembic gives a destination revision) runs
+with the migrator's safety rails:
+
+1. wait for the database (bounded retries),
+2. take the migration advisory lock, so concurrent migrators run one at a time,
+3. set lock_timeout and statement_timeout, and retry lock timeouts with backoff,
+4. apply each revision in its own transaction,
+5. grant the API role row privileges on every table.
+
+Read-only commands (current, check, revision --autogenerate) only wait for the
+database. A caller may instead hand in its own Engine or Connection
+(``config.attributes["connection"]``, as alembic's cookbook and pytest-alembic do):
+then the revisions run on it as they are, with none of the above.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn, TypeVar
+
+from alembic import context
+from sqlalchemy import Connection, Engine, MetaData
+
+from migrator.advisory_lock import migration_lock
+from migrator.database import connect_with_retry, create_migration_engine
+from migrator.errors import MigratorError
+from migrator.grants import grant_api_role
+from migrator.lock_timeouts import apply_timeouts, timeout_statements, with_lock_retries
+from migrator.settings import MigratorDatabaseSettings, MigratorSettings
+from shared_models.settings import ConfigurationError, EnvSettings
+
+Settings = TypeVar("Settings", bound=EnvSettings)
+
+
+def configure(metadata: MetaData, **options: object) -> None:
+    context.configure(
+        target_metadata=metadata,
+        compare_type=True,
+        compare_server_default=True,
+        # One transaction per revision: a failing revision rolls back alone and
+        # alembic_version keeps naming the last one that really applied.
+        transaction_per_migration=True,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def run_on(metadata: MetaData, connection: Connection) -> None:
+    configure(metadata, connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def writes_schema() -> bool:
+    """upgrade, downgrade and stamp: alembic gives these commands, and only these, a
+    destination revision; asking the others for it raises KeyError."""
+    try:
+        context.get_revision_argument()
+    except KeyError:
+        return False
+    return True
+
+
+def fail(message: str) -> NoReturn:
+    print(f"migrator: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def load(settings_class: type[Settings]) -> Settings:
+    try:
+        return settings_class.load()
+    except ConfigurationError as exc:
+        fail(str(exc))
+
+
+def run_offline(metadata: MetaData) -> None:
+    """``--sql``: print the script for review, with the timeouts it would run under."""
+    configure(metadata, dialect_name="postgresql", literal_binds=True)
+    for statement in timeout_statements(load(MigratorSettings)):
+        context.execute(statement)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_on_callers(metadata: MetaData, connectable: Engine | Connection) -> None:
+    """A caller's Engine (connect, run, commit) or Connection, which must have no
+    transaction open: each revision begins and commits its own, and the caller's
+    connection is left with nothing pending."""
+    if isinstance(connectable, Engine):
+        with connectable.connect() as connection:
+            run_on(metadata, connection)
+            connection.commit()
+        return
+    if connectable.in_transaction():
+        raise MigratorError(
+            "config.attributes['connection'] has a transaction open; commit or roll it "
+            "back first, so each revision runs in a transaction of its own"
+        )
+    run_on(metadata, connectable)
+
+
+def run_online(metadata: MetaData) -> None:
+    """The migrator's own connection, with its safety rails for commands that write."""
+    settings = load(MigratorSettings)
+    database = load(MigratorDatabaseSettings)
+    engine = create_migration_engine(
+        database.url("psycopg"), database.postgres_connect_timeout, "migrator"
+    )
+    try:
+        lock_connection = connect_with_retry(engine, settings.migrator_db_wait_seconds)
+        if not writes_schema():
+            with lock_connection:  # read-only: no lock, no timeouts
+                run_on(metadata, lock_connection)
+            return
+        with (
+            lock_connection,
+            migration_lock(lock_connection, settings.migrator_lock_wait_seconds),
+            engine.connect() as connection,
+        ):
+            apply_timeouts(connection, settings)
+            with_lock_retries(lambda: run_on(metadata, connection), connection, settings)
+            connection.commit()
+            grant_api_role(connection, database.api_db_user)
+    except MigratorError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()

@@ -1,0 +1,118 @@
+"""The compose stack under a project name of its own, as users run it.
+
+Used by the end-to-end and fault suites and by the benchmark: `compose.yaml` alone (the
+production shape), its own project name, host port and (empty or given) env file, so
+it never touches a stack you have running, and `remove()` takes its volumes and images.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.paths import ROOT
+from tests.support.postgres import free_port
+from tests.support.processes import service_env
+
+
+def docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+
+
+class ComposeError(AssertionError):
+    pass
+
+
+class ComposeProject:
+    def __init__(
+        self,
+        prefix: str = "e2e",
+        env_file_text: str = "",
+        files: tuple[str, ...] = ("compose.yaml",),
+        port: int | None = None,
+    ) -> None:
+        self.project = f"{prefix}-{secrets.token_hex(4)}"
+        folder = Path(tempfile.mkdtemp(prefix=f"{self.project}-"))
+        # An env file of its own: the repository's .env (a developer's) must not leak in.
+        self.env_file = folder / ".env"
+        self.env_file.write_text(env_file_text)
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = service_env(API_PORT=str(self.port))
+        self.command = [
+            "docker", "compose", "-p", self.project,
+            *(arg for file in files for arg in ("-f", file)),
+            "--env-file", str(self.env_file),
+        ]  # fmt: skip
+
+    def __call__(
+        self, *args: str, check: bool = True, timeout: float = 900, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [*self.command, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+            timeout=timeout, check=False, input=stdin,
+        )  # fmt: skip
+        if check and result.returncode != 0:
+            raise ComposeError(
+                f"docker compose {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}{result.stderr}\n--- logs ---\n{self.logs()}"
+            )
+        return result
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [*self.command, *args], cwd=ROOT, env=self.env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+
+    def logs(self, *services: str) -> str:
+        result = self("logs", "--no-color", *services, check=False)
+        return result.stdout + result.stderr
+
+    def run(self, service: str, *args: str, stdin: str | None = None) -> str:
+        """``compose run --rm``; its output, both streams."""
+        result = self("run", "--rm", "-T", service, *args, stdin=stdin)
+        return result.stdout + result.stderr
+
+    def container_ids(self, service: str | None = None) -> list[str]:
+        ps = self("ps", "-a", "-q", *([service] if service else []))
+        return ps.stdout.split()
+
+    def inspect(self, container_id: str) -> dict[str, Any]:
+        inspected = subprocess.run(
+            ["docker", "inspect", container_id], capture_output=True, text=True, check=True
+        )
+        document: dict[str, Any] = json.loads(inspected.stdout)[0]
+        return document
+
+    def state(self, service: str) -> dict[str, Any]:
+        (container_id,) = self.container_ids(service)
+        state: dict[str, Any] = self.inspect(container_id)["State"]
+        return state
+
+    def config(self) -> dict[str, Any]:
+        rendered: dict[str, Any] = json.loads(self("config", "--format", "json").stdout)
+        return rendered
+
+    def remove(self) -> None:
+        self("down", "-v", "--rmi", "local", "--remove-orphans", check=False)
+        shutil.rmtree(self.env_file.parent, ignore_errors=True)
+
+
+def with_docker_or_skip() -> None:
+    """Skip without Docker, except in CI, where the suites that need it must run."""
+    if docker_available():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI must run the end-to-end suite, but Docker is not available")
+    pytest.skip('Docker is not available (sandbox: eval "$(../shared/docker-sandbox/setup --env)")')
