@@ -75,7 +75,8 @@ class Variable:
     name: str
     default: str  # as written in an env file; "" when there is none
     description: str
-    secret: str = ""  # "file": compose reads it from the secrets volume
+    secret: bool = False
+    in_secrets_volume: bool = False  # compose gives it as a file from the secrets volume
     services: list[str] = field(default_factory=list)
     section: str = ""
 
@@ -116,14 +117,13 @@ def service_variables() -> dict[str, Variable]:
             for name, info in settings_class.model_fields.items():
                 env = name.upper()
                 if env not in variables:
-                    extra = (
-                        info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-                    )
+                    extra = schema_extra(info)
                     variables[env] = Variable(
                         name=env,
                         default=field_default(info),
                         description=info.description or "",
-                        secret=str(extra.get("secret", "")),
+                        secret=bool(extra.get("secret")),
+                        in_secrets_volume=bool(extra.get("in_secrets_volume")),
                         section=defining_class(settings_class, name).__name__,
                     )
                 if service not in variables[env].services:

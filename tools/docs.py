@@ -59,7 +59,7 @@ def env_example(variables: list[Variable]) -> str:
             description = variable.description
             if variable.name in FIXED_BY_COMPOSE:
                 description += f" In compose: {FIXED_BY_COMPOSE[variable.name]}."
-            if variable.secret == "file":
+            if variable.in_secrets_volume:
                 description += " A secret: compose reads it from the secrets volume."
             lines += [f"# {line}" for line in textwrap.wrap(description, 84)]
             lines.append(f"# {variable.name}={'' if variable.secret else variable.default}")
@@ -77,7 +77,7 @@ def settings_table(variables: list[Variable]) -> str:
     ]
     for variable in variables:
         if variable.secret:
-            default = "(secrets volume)" if variable.secret == "file" else ""
+            default = "(secrets volume)" if variable.in_secrets_volume else ""
         else:
             default = f"`{variable.default}`" if variable.default else ""
         if variable.name in FIXED_BY_COMPOSE:

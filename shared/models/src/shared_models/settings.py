@@ -93,7 +93,7 @@ class EnvSettings(BaseSettings):
 def secret(description: str) -> Any:
     """A password field: optional in the class (``DATABASE_URL`` may carry it instead),
     shown as a secret in the generated docs, never echoed."""
-    return Field(default=None, description=description, json_schema_extra={"secret": "file"})
+    return Field(default=None, description=description, json_schema_extra={"secret": True, "in_secrets_volume": True})
 
 
 class DatabaseSettings(EnvSettings):
@@ -104,7 +104,7 @@ class DatabaseSettings(EnvSettings):
         description="A full postgresql:// URL, user and password included, used instead of "
         "POSTGRES_HOST, POSTGRES_PORT, POSTGRES_DB and the role's own user and password "
         "(for running a service outside compose).",
-        json_schema_extra={"secret": "url"},
+        json_schema_extra={"secret": True},
     )
     postgres_host: str = Field(default="localhost", description="Host name of the database.")
     postgres_port: int = Field(default=5432, ge=1, le=65535, description="Port of the database.")
