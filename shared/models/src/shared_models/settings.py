@@ -93,7 +93,11 @@ class EnvSettings(BaseSettings):
 def secret(description: str) -> Any:
     """A password field: optional in the class (``DATABASE_URL`` may carry it instead),
     shown as a secret in the generated docs, never echoed."""
-    return Field(default=None, description=description, json_schema_extra={"secret": True, "in_secrets_volume": True})
+    return Field(
+        default=None,
+        description=description,
+        json_schema_extra={"secret": True, "in_secrets_volume": True},
+    )
 
 
 class DatabaseSettings(EnvSettings):
