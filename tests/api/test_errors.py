@@ -1,5 +1,8 @@
 """Every mistake gets an exact JSON answer: ids, sizes, races, a stopped database, an old schema."""
 
+import contextlib
+import select
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +14,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from tests.api.factories import create_user, unique
-from tests.support.databases import create_database
+from tests.support.databases import connect, create_database
 from tests.support.postgres import PostgresServer
 from tests.support.processes import RunningApi, alembic, running_api
 from tests.support.revisions import revision_before, revision_named
@@ -58,40 +61,71 @@ def test_malformed_json_is_422(client: httpx.Client) -> None:
     assert response.json()["detail"]
 
 
-def test_body_over_1_mib_is_413_by_content_length(client: httpx.Client) -> None:
-    body = b'{"username": "' + b"x" * MIB + b'", "email": "big@example.com"}'
-    response = client.post("/users", content=body, headers={"content-type": "application/json"})
-    assert response.status_code == 413
-    assert response.json() == {"detail": "request body larger than 1048576 bytes"}
-
-
-def test_chunked_body_over_1_mib_is_413_without_reading_it_all(client: httpx.Client) -> None:
-    sent = 0
-
-    def endless_body() -> Iterator[bytes]:
-        nonlocal sent
-        chunk = b"x" * 65536
-        for _ in range(64):  # 4 MiB on offer; the server stops reading after 1 MiB
-            sent += len(chunk)
-            yield chunk
-
-    try:
-        response = client.post(
-            "/users", content=endless_body(), headers={"content-type": "application/json"}
-        )
-    except httpx.RemoteProtocolError:
-        pytest.fail("the server closed the connection instead of answering 413")
-    assert response.status_code == 413
-    assert response.json() == {"detail": "request body larger than 1048576 bytes"}
-
-
-def test_body_just_under_the_limit_is_read(client: httpx.Client) -> None:
+def padded_user(size: int) -> bytes:
+    """A valid create-user body of exactly ``size`` bytes (JSON allows the padding)."""
     name = unique()
-    padding = " " * (MIB - 200)
-    body = f'{{"username": "{name}", "email": "{name}@example.com"{padding}}}'.encode()
-    assert len(body) < MIB
-    response = client.post("/users", content=body, headers={"content-type": "application/json"})
-    assert response.status_code == 201, response.text
+    body = f'{{"username": "{name}", "email": "{name}@example.com"}}'.encode()
+    return body[:-1] + b" " * (size - len(body)) + b"}"
+
+
+def test_a_body_of_exactly_max_body_bytes_is_read_and_one_more_is_413(
+    client: httpx.Client,
+) -> None:
+    json_type = {"content-type": "application/json"}
+    at_limit = client.post("/users", content=padded_user(MIB), headers=json_type)
+    assert at_limit.status_code == 201, at_limit.text
+    over = client.post("/users", content=padded_user(MIB + 1), headers=json_type)
+    assert over.status_code == 413
+    assert over.json() == {"detail": "request body larger than 1048576 bytes"}
+
+
+def chunked(body: bytes, size: int = 65536) -> Iterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def test_a_chunked_body_of_exactly_max_body_bytes_is_read_and_one_more_is_413(
+    client: httpx.Client,
+) -> None:
+    json_type = {"content-type": "application/json"}
+    at_limit = client.post("/users", content=chunked(padded_user(MIB)), headers=json_type)
+    assert at_limit.status_code == 201, at_limit.text
+    over = client.post("/users", content=chunked(padded_user(MIB + 1)), headers=json_type)
+    assert over.status_code == 413
+    assert over.json() == {"detail": "request body larger than 1048576 bytes"}
+
+
+def test_an_endless_chunked_body_is_refused_long_before_it_ends(api_server: RunningApi) -> None:
+    """The server answers 413 once the limit is passed; it does not read the rest first."""
+    url = httpx.URL(api_server.base_url)
+    offered = 256 * MIB
+    chunk = b"x" * 65536
+    frame = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+    sent = 0
+    answer = b""
+    with socket.create_connection((url.host, url.port or 80), timeout=10) as sock:
+        sock.sendall(
+            b"POST /users HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        sock.setblocking(False)
+        give_up_at = time.monotonic() + 30
+        while sent < offered and time.monotonic() < give_up_at:
+            readable, writable, _ = select.select([sock], [sock], [], 1)
+            if readable:
+                break  # the server has answered
+            if writable:
+                try:
+                    sent += sock.send(frame)
+                except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+                    break
+        sock.settimeout(10)
+        with contextlib.suppress(ConnectionResetError, TimeoutError):
+            while b"\r\n\r\n" not in answer and (data := sock.recv(65536)):
+                answer += data
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    # The limit plus what socket buffers hold, not the whole offer.
+    assert sent < 32 * MIB, f"{sent / MIB:.0f} MiB were sent before the server answered"
 
 
 def test_twenty_simultaneous_creates_of_one_username_give_one_201(api_server: RunningApi) -> None:
@@ -170,3 +204,26 @@ def test_schema_behind_the_code_is_503_saying_so(empty_database: URL, log_dir: P
         alembic(empty_database, "upgrade", "head")
         assert client.get("/readyz").status_code == 200
         assert client.get(f"/users/{user['id']}").json() == {**user, "bio": None}
+
+
+def test_a_statement_past_db_statement_timeout_is_cancelled_and_503(
+    migrated_database: URL, log_dir: Path
+) -> None:
+    with (
+        running_api(migrated_database, log_dir, DB_STATEMENT_TIMEOUT="1") as api,
+        httpx.Client(base_url=api.base_url, timeout=15) as client,
+    ):
+        user = create_user(client)
+        with connect(migrated_database) as locker:
+            # Every read of users now waits for this transaction: the statement runs long.
+            locker.execute("BEGIN")
+            locker.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+            started = time.monotonic()
+            response = client.get(f"/users/{user['id']}")
+            elapsed = time.monotonic() - started
+            locker.execute("ROLLBACK")
+        assert response.status_code == 503, response.text
+        assert response.json() == {"detail": "database did not answer in time"}
+        assert response.headers["retry-after"] == "5"
+        assert 0.9 < elapsed < 5, f"cancelled after {elapsed:.1f}s, DB_STATEMENT_TIMEOUT=1"
+        assert client.get(f"/users/{user['id']}").json() == user

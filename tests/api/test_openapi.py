@@ -4,6 +4,9 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
+
+from api.main import ROUTERS
 
 ERROR_SCHEMA = "#/components/schemas/ErrorOut"
 DATABASE_FREE = {("get", "/"), ("get", "/healthz")}
@@ -25,16 +28,18 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-def test_every_tutorial_and_contract_route_is_documented(spec: dict[str, Any]) -> None:
+def test_every_route_of_the_app_is_documented(spec: dict[str, Any]) -> None:
+    routes = {
+        (method.lower(), route.path)
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
     documented = {(method, path) for method, path, _ in operations(spec)}
-    assert documented == {
-        ("get", "/"), ("get", "/healthz"), ("get", "/readyz"),
-        ("post", "/users"), ("get", "/users"), ("get", "/users/{user_id}"),
-        ("patch", "/users/{user_id}"), ("delete", "/users/{user_id}"),
-        ("get", "/users/{user_id}/posts"), ("post", "/users/{user_id}/posts"),
-        ("get", "/posts"), ("get", "/posts/{post_id}"),
-        ("patch", "/posts/{post_id}"), ("delete", "/posts/{post_id}"),
-    }  # fmt: skip
+    assert documented == routes
+    tutorial = {("get", "/"), ("post", "/users"), ("get", "/posts"), ("get", "/posts/{post_id}")}
+    assert tutorial <= documented
 
 
 def test_every_route_has_summary_tags_and_a_typed_success(spec: dict[str, Any]) -> None:

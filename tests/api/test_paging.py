@@ -22,8 +22,12 @@ def follow_next(client: httpx.Client, path: str, **params: Any) -> list[list[dic
 
 
 def test_250_posts_in_pages_of_100_have_no_gap_or_repeat(client: httpx.Client) -> None:
-    user = create_user(client)
-    created = [create_post(client, user["id"], title=f"post {i}")["id"] for i in range(250)]
+    user, other = create_user(client), create_user(client)
+    created = []
+    for i in range(250):
+        created.append(create_post(client, user["id"], title=f"post {i}")["id"])
+        # Another author's posts in between: a page that lost the filter would show them.
+        create_post(client, other["id"])
 
     pages = follow_next(client, f"/users/{user['id']}/posts", limit=100)
 
@@ -31,6 +35,7 @@ def test_250_posts_in_pages_of_100_have_no_gap_or_repeat(client: httpx.Client) -
     assert [post["id"] for page in pages for post in page] == created
     # /posts?user_id= pages the same way, and its Link keeps the filter.
     filtered = follow_next(client, "/posts", user_id=user["id"], limit=100)
+    assert [len(page) for page in filtered] == [100, 100, 50]
     assert [post["id"] for page in filtered for post in page] == created
 
 

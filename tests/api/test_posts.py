@@ -85,6 +85,21 @@ def test_delete_is_204_and_leaves_the_author(client: httpx.Client) -> None:
     assert client.get(f"/users/{user['id']}").status_code == 200
 
 
+def test_delete_removes_that_post_and_nothing_else(client: httpx.Client) -> None:
+    user = create_user(client)
+    before, target, after = (create_post(client, user["id"]) for _ in range(3))
+    assert client.delete(f"/posts/{target['id']}").status_code == 204
+    assert client.get(f"/posts/{target['id']}").status_code == 404
+    assert client.get(f"/users/{user['id']}/posts").json() == [before, after]
+
+
+@pytest.mark.parametrize("body", [{"title": "nul \x00"}, {"content": "nul \x00"}])
+def test_patch_with_a_nul_byte_is_422_and_changes_nothing(client: httpx.Client, body: Any) -> None:
+    post = create_post(client, create_user(client)["id"])
+    assert client.patch(f"/posts/{post['id']}", json=body).status_code == 422
+    assert client.get(f"/posts/{post['id']}").json() == post
+
+
 def test_list_filters_by_author(client: httpx.Client) -> None:
     author, other = create_user(client), create_user(client)
     mine = [create_post(client, author["id"]) for _ in range(3)]

@@ -48,16 +48,17 @@ def test_taken_email_is_409_saying_email(client: httpx.Client) -> None:
         {"username": "long-email", "email": "a" * 110 + "@example.com"},
         {"username": "long-bio", "email": "bio@example.com", "bio": "b" * 251},
         {"username": "nul\x00byte", "email": "nul@example.com"},
+        {"username": "nul-bio", "email": "nul-bio@example.com", "bio": "a\x00b"},
         {"username": "extra", "email": "extra@example.com", "is_admin": True},
         {"username": 7, "email": "number@example.com"},
     ],
 )
 def test_invalid_input_is_422_and_creates_nothing(client: httpx.Client, body: Any) -> None:
-    before = client.get("/users", params={"limit": 100}).json()
+    newest = create_user(client)["id"]  # nothing may appear after it
     response = client.post("/users", json=body)
     assert response.status_code == 422, response.text
     assert response.json()["detail"]
-    assert client.get("/users", params={"limit": 100}).json() == before
+    assert client.get("/users", params={"after": newest}).json() == []
 
 
 def test_username_of_exactly_50_characters_is_accepted(client: httpx.Client) -> None:
@@ -94,7 +95,9 @@ def test_patch_with_nothing_returns_the_user_unchanged(client: httpx.Client) -> 
     assert (response.status_code, response.json()) == (200, user)
 
 
-@pytest.mark.parametrize("body", [{"username": None}, {"email": None}, {"email": "nope"}])
+@pytest.mark.parametrize(
+    "body", [{"username": None}, {"email": None}, {"email": "nope"}, {"bio": "nul \x00"}]
+)
 def test_patch_invalid_is_422_and_changes_nothing(client: httpx.Client, body: Any) -> None:
     user = create_user(client)
     response = client.patch(f"/users/{user['id']}", json=body)
@@ -124,6 +127,17 @@ def test_delete_is_204_and_cascades_to_the_posts(client: httpx.Client) -> None:
     for post in posts:
         assert client.get(f"/posts/{post['id']}").status_code == 404
     assert client.get("/posts", params={"user_id": user["id"]}).json() == []
+
+
+def test_delete_removes_that_user_and_their_posts_and_nothing_else(client: httpx.Client) -> None:
+    before, target, after = (create_user(client) for _ in range(3))
+    kept = [create_post(client, user["id"]) for user in (before, after)]
+    create_post(client, target["id"])
+    assert client.delete(f"/users/{target['id']}").status_code == 204
+    for user in (before, after):
+        assert client.get(f"/users/{user['id']}").json() == user
+    for post in kept:
+        assert client.get(f"/posts/{post['id']}").json() == post
 
 
 def test_delete_unknown_user_is_404(client: httpx.Client) -> None:

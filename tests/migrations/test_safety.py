@@ -256,3 +256,19 @@ def test_a_waiting_migrator_gives_up_after_the_lock_wait(migrated_database: URL)
     assert result.returncode != 0
     assert "MIGRATOR_LOCK_WAIT_SECONDS" in result.stderr
     assert f"pid {holder_pid}" in result.stderr
+
+
+def test_a_statement_past_the_statement_timeout_is_cancelled(
+    migrated_database: URL, scratch: ScratchMigrations
+) -> None:
+    scratch.add_revision("e5e5e5e5e5e5", 'op.execute("SELECT pg_sleep(60)")')
+    started = time.monotonic()
+    result = alembic(
+        migrated_database, "upgrade", "head", check=False, ini=scratch.ini,
+        MIGRATOR_STATEMENT_TIMEOUT="1",
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert "canceling statement due to statement timeout" in result.stderr
+    assert elapsed < 30, f"the statement ran {elapsed:.0f}s despite MIGRATOR_STATEMENT_TIMEOUT=1"
+    assert revision_of(migrated_database) == HEAD_REVISION

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy import update
 
-from api.columns import POST_COLUMNS, PostId, PostRow, UserId
+from api.columns import POST_COLUMNS, PostId, ResultRow, UserId
 from api.database import DbConnection
 from api.errors import documented, found
 from api.pagination import MAX_ID, NEXT_LINK_HEADER, PageQuery, keyset_params, page_of
@@ -28,7 +28,7 @@ router = APIRouter(tags=["posts"])
     response_model=PostOut,
     responses=documented(400, 404, 413, 503),
 )
-async def create_post(user_id: UserId, body: PostCreate, db: DbConnection) -> PostRow:
+async def create_post(user_id: UserId, body: PostCreate, db: DbConnection) -> ResultRow:
     # An unknown user_id violates the foreign key: a 404, decided by the database.
     return (await db.execute(CREATE_POST, {"user_id": user_id, **body.model_dump()})).one()
 
@@ -41,7 +41,7 @@ async def create_post(user_id: UserId, body: PostCreate, db: DbConnection) -> Po
 )
 async def list_user_posts(
     user_id: UserId, page: PageQuery, db: DbConnection, request: Request, response: Response
-) -> list[PostRow]:
+) -> list[ResultRow]:
     found((await db.execute(USER_EXISTS, {"user_id": user_id})).scalar_one() or None, "User")
     params = {"user_id": user_id, **keyset_params(page)}
     rows = (await db.execute(POSTS_BY_USER_PAGE, params)).all()
@@ -62,7 +62,7 @@ async def list_posts(
     user_id: Annotated[
         int | None, Query(gt=0, le=MAX_ID, description="Only this author's posts.")
     ] = None,
-) -> list[PostRow]:
+) -> list[ResultRow]:
     if user_id is None:
         rows = (await db.execute(POSTS_PAGE, keyset_params(page))).all()
     else:
@@ -77,7 +77,7 @@ async def list_posts(
     response_model=PostOut,
     responses=documented(404, 503),
 )
-async def get_post(post_id: PostId, db: DbConnection) -> PostRow:
+async def get_post(post_id: PostId, db: DbConnection) -> ResultRow:
     return found((await db.execute(POST_BY_ID, {"post_id": post_id})).one_or_none(), "Post")
 
 
@@ -87,7 +87,7 @@ async def get_post(post_id: PostId, db: DbConnection) -> PostRow:
     response_model=PostOut,
     responses=documented(400, 404, 413, 503),
 )
-async def update_post(post_id: PostId, body: PostUpdate, db: DbConnection) -> PostRow:
+async def update_post(post_id: PostId, body: PostUpdate, db: DbConnection) -> ResultRow:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         return await get_post(post_id, db)

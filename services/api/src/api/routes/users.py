@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request, Response, status
 from sqlalchemy import update
 
-from api.columns import USER_COLUMNS, UserId, UserRow
+from api.columns import USER_COLUMNS, ResultRow, UserId
 from api.database import DbConnection
 from api.errors import documented, found
 from api.pagination import NEXT_LINK_HEADER, PageQuery, keyset_params, page_of
@@ -19,7 +19,7 @@ router = APIRouter(tags=["users"])
     response_model=UserOut,
     responses=documented(400, 409, 413, 503),
 )
-async def create_user(body: UserCreate, db: DbConnection) -> UserRow:
+async def create_user(body: UserCreate, db: DbConnection) -> ResultRow:
     # No check-then-insert: the unique constraints decide, and a violation is a 409.
     return (await db.execute(CREATE_USER, body.model_dump())).one()
 
@@ -32,7 +32,7 @@ async def create_user(body: UserCreate, db: DbConnection) -> UserRow:
 )
 async def list_users(
     page: PageQuery, db: DbConnection, request: Request, response: Response
-) -> list[UserRow]:
+) -> list[ResultRow]:
     rows = (await db.execute(USERS_PAGE, keyset_params(page))).all()
     return page_of(rows, page, request, response)
 
@@ -43,7 +43,7 @@ async def list_users(
     response_model=UserOut,
     responses=documented(404, 503),
 )
-async def get_user(user_id: UserId, db: DbConnection) -> UserRow:
+async def get_user(user_id: UserId, db: DbConnection) -> ResultRow:
     return found((await db.execute(USER_BY_ID, {"user_id": user_id})).one_or_none(), "User")
 
 
@@ -54,7 +54,7 @@ async def get_user(user_id: UserId, db: DbConnection) -> UserRow:
     response_model=UserOut,
     responses=documented(400, 404, 409, 413, 503),
 )
-async def update_user(user_id: UserId, body: UserUpdate, db: DbConnection) -> UserRow:
+async def update_user(user_id: UserId, body: UserUpdate, db: DbConnection) -> ResultRow:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         return await get_user(user_id, db)
