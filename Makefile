@@ -8,6 +8,8 @@ MIGRATOR := $(COMPOSE) run --rm migrator
 # New revision files are written as you, not as the image's user (compose.override.yaml).
 export HOST_UID := $(shell id -u)
 export HOST_GID := $(shell id -g)
+# The checkout's revision, baked into the api image (its api_build_info metric).
+export GIT_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 .PHONY: help up down logs ps migrate downgrade revision history current check psql \
 	test bench lint fmt lock docs move-passwords

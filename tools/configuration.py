@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from api.settings import SETTINGS as API_SETTINGS
-from migrator.settings import MIGRATOR_SETTINGS, ROLES_SETTINGS
+from migrator.settings import MIGRATOR_SETTINGS, ROLES_SETTINGS, SECRETS_SETTINGS
 from shared_models.settings import EnvSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +26,7 @@ COMPOSE_FILES = (ROOT / "compose.yaml", ROOT / "compose.override.yaml")
 
 # Compose service -> the settings classes its container reads.
 SERVICE_SETTINGS: dict[str, tuple[type[EnvSettings], ...]] = {
+    "secrets": SECRETS_SETTINGS,
     "roles": ROLES_SETTINGS,
     "migrator": MIGRATOR_SETTINGS,
     "api": API_SETTINGS,
@@ -39,6 +40,8 @@ COMPOSE_VARIABLES = {
     "DB_PORT": "Host port of the database, on 127.0.0.1 only (development override).",
     "PYTHON_IMAGE": "Base image of the api and migrator images.",
     "POSTGRES_IMAGE": "The database's image.",
+    "GIT_REVISION": "The git revision the images are built from (`make up` passes the "
+    "checkout's); the api reports it as BUILD_REVISION.",
 }
 # Set by the Makefile for the development override, never by hand.
 INTERNAL_COMPOSE_VARIABLES = {"HOST_UID", "HOST_GID"}
@@ -49,7 +52,10 @@ FIXED_BY_COMPOSE = {
     "DATABASE_URL": "not set; compose gives the parts",
     "POSTGRES_PORT": "the default, where db listens",
     "GUNICORN_BIND": "the default; API_PORT publishes its port 8000",
+    "BUILD_REVISION": "baked into the image from GIT_REVISION",
 }
+# Settings the development override gives a default of its own, and why.
+DEVELOPMENT_DEFAULTS = {"LOG_FORMAT": "readable lines while developing"}
 
 INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
 
@@ -67,6 +73,7 @@ SECTION_ORDER = [
     "MigratorSettings",
     "ApiSettings",
     "ServerSettings",
+    "LogSettings",
 ]
 
 

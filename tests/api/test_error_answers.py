@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, UniqueConstraint
 
 from api.errors import CONSTRAINT_ANSWERS, answer_for
 from api.main import create_app
 from api.settings import ApiDatabaseSettings, ApiSettings
+from api.telemetry import Telemetry
 from shared_models import Base
 
 UNIQUE, FOREIGN_KEY, CHECK = "23505", "23503", "23514"
@@ -86,8 +89,17 @@ def app_with_a_failing_route() -> FastAPI:
 def test_an_os_error_outside_the_database_is_a_500_not_database_unavailable(
     app_with_a_failing_route: FastAPI,
 ) -> None:
-    # No lifespan: the route touches no database; the app's own error handlers answer.
-    client = TestClient(app_with_a_failing_route, raise_server_exceptions=False)
-    response = client.get("/broken-disk")
-    assert (response.status_code, response.json()) == (500, {"detail": "Internal Server Error"})
+    # In process, without the lifespan: the route touches no database.
+    served = Telemetry(app_with_a_failing_route, access_log_enabled=True)
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            return await client.get("/broken-disk", headers={"X-Request-ID": "quote-me-1"})
+
+    response = asyncio.run(call())
+    assert response.status_code == 500
+    # Not "database unavailable", no Retry-After; the id lets the user quote it.
+    assert response.json() == {"detail": "Internal Server Error", "request_id": "quote-me-1"}
+    assert response.headers["x-request-id"] == "quote-me-1"
     assert "retry-after" not in response.headers

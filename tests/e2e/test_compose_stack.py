@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
 from datetime import datetime
 
 import httpx
 import pytest
 
-from tests.support.compose import ComposeProject, with_docker_or_skip
+from tests.support.compose import ComposeProject
 from tests.support.revisions import BEFORE_HEAD, HEAD_REVISION, revision_before, revision_named
 
 pytestmark = pytest.mark.e2e
 
 # psql in the db container, as the superuser, on the application's database.
 PSQL = 'psql -U "${POSTGRES_USER:-postgres}" -d app -v ON_ERROR_STOP=1'
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[ComposeProject]:
-    with_docker_or_skip()
-    stack = ComposeProject()
-    try:
-        stack("up", "--build", "--wait")
-        yield stack
-    finally:
-        stack.remove()
 
 
 def started(state: dict[str, object], key: str) -> datetime:

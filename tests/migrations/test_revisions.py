@@ -7,10 +7,11 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL
 
 from tests.support.databases import connect, create_database
+from tests.support.logs import log_lines
 from tests.support.paths import ALEMBIC_INI
 from tests.support.postgres import PostgresServer, free_port
 from tests.support.processes import alembic, alembic_command, migrator_env, service_env
-from tests.support.revisions import HEAD_REVISION, revision_before, revision_named
+from tests.support.revisions import HEAD_REVISION, REVISIONS, revision_before, revision_named
 from tests.support.roles import OWNER_PASSWORD, set_up_roles
 
 BIO_REVISION = revision_named("add user bio")
@@ -118,10 +119,30 @@ def test_migrator_waits_for_a_server_that_comes_up_late(own_server: PostgresServ
         stderr=subprocess.STDOUT,
         text=True,
     )
-    time.sleep(2)
+    assert migrator.stdout is not None
+    seen = []
+    # Until it has found the server down and said it will retry (a slow machine may take
+    # seconds to start it); only then does the server come back.
+    for line in migrator.stdout:
+        seen.append(line)
+        if "database not ready" in line:
+            break
     assert migrator.poll() is None, "the migrator gave up while the server was still down"
     own_server.start()
     output, _ = migrator.communicate(timeout=120)
-    assert migrator.returncode == 0, output
-    assert "database not ready" in output
+    assert migrator.returncode == 0, "".join(seen) + output
     assert current_revision(database) == HEAD_REVISION
+
+
+def test_the_migrator_logs_each_revision_and_its_outcome_as_json(empty_database: URL) -> None:
+    lines = log_lines(alembic(empty_database, "upgrade", "head").stderr)
+    applied = [line for line in lines if line.get("direction") == "applied"]
+    assert [line["revision"] for line in applied] == [script.revision for script in REVISIONS]
+    assert all(isinstance(line["duration_ms"], int) for line in applied)
+    assert all(line["service"] == "migrator" for line in lines)
+    done = lines[-1]
+    assert (done["outcome"], done["revisions"]) == ("succeeded", len(REVISIONS))
+
+    lines = log_lines(alembic(empty_database, "downgrade", "-1").stderr)
+    (undone,) = [line for line in lines if line.get("direction") == "undid"]
+    assert undone["revision"] == HEAD_REVISION

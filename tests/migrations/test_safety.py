@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL
 from migrator.advisory_lock import MIGRATION_LOCK_KEY
 from tests.api.factories import create_user
 from tests.support.databases import connect
+from tests.support.logs import log_lines
 from tests.support.paths import ALEMBIC_INI
 from tests.support.processes import (
     alembic,
@@ -118,8 +119,10 @@ def test_lock_timeout_retries_then_fails_naming_the_blocking_lock(
 
     assert result.returncode != 0
     assert result.stderr.count("lock timeout (attempt") == 2
-    message = result.stderr.strip().splitlines()[-1]
-    assert message.startswith("migrator: gave up after 3 attempts")
+    last = log_lines(result.stderr)[-1]
+    assert (last["level"], last["outcome"]) == ("ERROR", "failed")
+    message = last["message"]
+    assert message.startswith("gave up after 3 attempts")
     assert "MIGRATOR_LOCK_TIMEOUT" in message
     assert f"pid {blocker_pid}" in message
     assert "AccessShareLock on users" in message

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -21,6 +22,8 @@ import pytest
 from tests.support.paths import ROOT
 from tests.support.postgres import free_port
 from tests.support.processes import service_env
+
+TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def docker_available() -> bool:
@@ -78,6 +81,12 @@ class ComposeProject:
     def logs(self, *services: str) -> str:
         result = self("logs", "--no-color", *services, check=False)
         return result.stdout + result.stderr
+
+    def service_log(self, service: str) -> str:
+        """What the service's containers wrote, as they wrote it: no prefixes, and none of
+        the terminal codes compose 2.26 adds even with --no-color."""
+        result = self("logs", "--no-color", "--no-log-prefix", service)
+        return TERMINAL_CODES.sub("", result.stdout)
 
     def run(self, service: str, *args: str, stdin: str | None = None) -> str:
         """``compose run --rm``; its output, both streams."""

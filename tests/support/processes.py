@@ -121,7 +121,8 @@ def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[Runnin
     settings = {
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
-        "GUNICORN_ACCESS_LOG": "false",
+        "ACCESS_LOG": "false",
+        "METRICS_DIR": str(log_dir / f"metrics-{port}"),
         **env,
     }
     process = start_gunicorn(service_env(as_api_role(database_url), **settings), log_path)

@@ -1,16 +1,16 @@
 """Alembic's environment: the shared models' metadata, and the migrator's runner
 (migrator.runner), which adds the waits, locks, timeouts and grants."""
 
-from logging.config import fileConfig
-
 from alembic import context
 
 from migrator import runner
 from shared_models import Base
+from shared_models.logs import configured_or_default
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get("configure_logger", True):
-    fileConfig(config.config_file_name, disable_existing_loggers=False)
+# JSON lines like every service's (LOG_FORMAT); a caller may keep its own logging.
+if config.attributes.get("configure_logger", True):
+    configured_or_default("migrator")
 
 target_metadata = Base.metadata
 

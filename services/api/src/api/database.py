@@ -1,5 +1,7 @@
 """One async engine (and its pool) per worker process, and a connection per request."""
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -10,6 +12,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from api.errors import DatabaseUnreachableError
+from api.metrics import (
+    POOL_CHECKED_OUT,
+    POOL_OPEN,
+    POOL_OVERFLOW,
+    POOL_TIMEOUTS,
+    POOL_WAIT_SECONDS,
+    POOL_WAITS,
+)
 from api.settings import ApiDatabaseSettings, ApiSettings
 
 
@@ -39,11 +49,17 @@ def create_db_engine(database: ApiDatabaseSettings, api: ApiSettings) -> AsyncEn
 async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A pooled connection; any failure to get one means the database is unreachable."""
     connection = engine.connect()
+    started = time.perf_counter()
     try:
         await connection.start()
     # Refused or timed-out connects, an exhausted pool, or the server turning us away.
     except (OSError, TimeoutError, PoolTimeoutError, DBAPIError) as exc:
+        POOL_TIMEOUTS.inc()
         raise DatabaseUnreachableError(str(exc)) from exc
+    waited = time.perf_counter() - started
+    if waited > 0.001:
+        POOL_WAITS.inc()
+        POOL_WAIT_SECONDS.inc(waited)
     try:
         yield connection
     finally:
@@ -56,3 +72,14 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
 
 
 DbConnection = Annotated[AsyncConnection, Depends(get_connection)]
+
+
+async def sample_pool(engine: AsyncEngine, every_seconds: float = 1.0) -> None:
+    """Keep the pool gauges current: sampled, so requests pay nothing for them."""
+    pool = engine.pool
+    while True:
+        checked_out, overflow = pool.checkedout(), max(0, pool.overflow())  # type: ignore[attr-defined]
+        POOL_CHECKED_OUT.set(checked_out)
+        POOL_OVERFLOW.set(overflow)
+        POOL_OPEN.set(pool.checkedin() + checked_out)  # type: ignore[attr-defined]
+        await asyncio.sleep(every_seconds)

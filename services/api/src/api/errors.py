@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from api.schemas import ErrorOut
+from shared_models.logs import REQUEST_ID
 
 log = logging.getLogger("api")
 
@@ -155,8 +156,13 @@ async def on_unreachable(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Logged once, here, with its traceback and the request id (see api.telemetry).
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return respond(INTERNAL_ERROR)
+    # The id lets a user quote the failure, and an operator find its log line.
+    return JSONResponse(
+        {"detail": INTERNAL_ERROR.detail, "request_id": REQUEST_ID.get()},
+        status_code=INTERNAL_ERROR.status,
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,34 +1,57 @@
 """Gunicorn's configuration (``gunicorn --config python:api.gunicorn_conf``), from the
-environment (api.settings.ServerSettings).
+environment (api.settings).
 
 Loaded by the master before any worker forks, so bad configuration stops the server
 once, with a message naming the variable, instead of crash-looping workers.
 """
 
+import logging
+import os
+import shutil
 import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from uvicorn_worker import UvicornWorker
 
 from api.settings import SETTINGS, ServerSettings
+from shared_models.logs import configured_or_default, logging_config
 from shared_models.settings import ConfigurationError
 
+log_settings = configured_or_default("api")
 try:
     server = ServerSettings.load()
     # The app's settings too, so a bad value fails before the first fork.
     for settings_class in SETTINGS:
         settings_class.load()
 except ConfigurationError as exc:
-    print(f"api: {exc}", file=sys.stderr)
+    logging.getLogger("api").critical("api: %s", exc)
     sys.exit(2)
 
-wsgi_app = "api.main:create_app()"
-worker_class = "uvicorn_worker.UvicornWorker"
+# The workers' shared metrics files, set before the app (and prometheus_client) is
+# imported, and emptied: values of an earlier run's workers must not be summed in.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = server.metrics_dir
+shutil.rmtree(server.metrics_dir, ignore_errors=True)
+Path(server.metrics_dir).mkdir(parents=True)
+
+
+class Worker(UvicornWorker):  # type: ignore[misc]  # uvicorn_worker ships no types
+    # The app writes its own access line (api.telemetry); uvicorn's would be a second.
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {**UvicornWorker.CONFIG_KWARGS, "access_log": False}
+
+
+wsgi_app = "api.main:serve_app()"
+worker_class = Worker
 workers = server.web_concurrency
 bind = [server.gunicorn_bind]
 timeout = server.gunicorn_timeout
 graceful_timeout = server.gunicorn_graceful_timeout
 keepalive = server.gunicorn_keepalive
-loglevel = server.log_level
+# gunicorn's master and workers, and uvicorn in them, log as the app does.
+logconfig_dict = logging_config(log_settings, "api")
+loglevel = log_settings.log_level
 errorlog = "-"
-accesslog = "-" if server.gunicorn_access_log else None
+accesslog = None
 # Importing the app once in the master shares its memory with every worker (copy on
 # write); each worker still opens its own pool in the app's lifespan.
 preload_app = True
@@ -36,3 +59,10 @@ preload_app = True
 worker_tmp_dir = "/dev/shm"  # noqa: S108
 # gunicornc's control socket, on the writable tmpfs (the image's root is read-only).
 control_socket = "/tmp/gunicorn.ctl"  # noqa: S108
+
+
+def child_exit(arbiter: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    # A dead worker's gauges leave the live sums; its counters stay counted.
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

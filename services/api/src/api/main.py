@@ -1,18 +1,25 @@
-"""The FastAPI application: routes, error answers, body limit, and the per-worker engine."""
+"""The application: routes, error answers, body limit, the per-worker engine, and the
+telemetry around it all (what gunicorn serves: ``serve_app``)."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from importlib.metadata import version
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from api.body_limit import BodySizeLimitMiddleware
-from api.database import create_db_engine
+from api.database import create_db_engine, sample_pool
 from api.errors import install_error_handlers
-from api.routes import health, posts, users
+from api.metrics import record_build
+from api.routes import health, metrics, posts, users
 from api.settings import ApiDatabaseSettings, ApiSettings
+from api.telemetry import Telemetry
+from shared_models.logs import configured_or_default
 
 # Every route the API serves (the OpenAPI test walks these).
-ROUTERS = (health.router, users.router, posts.router)
+ROUTERS = (health.router, users.router, posts.router, metrics.router)
 
 
 def create_app(
@@ -25,12 +32,17 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Created here, in the worker, so no pool is ever shared across a fork.
         app.state.engine = create_db_engine(database, settings)
+        record_build(settings.build_revision)
+        sampler = asyncio.create_task(sample_pool(app.state.engine))
         yield
+        sampler.cancel()
+        with suppress(asyncio.CancelledError):
+            await sampler
         await app.state.engine.dispose()
 
     app = FastAPI(
         title="Users and posts API",
-        version="0.1.0",
+        version=version("api"),
         summary="FastAPI over PostgreSQL; the schema is owned by Alembic migrations.",
         lifespan=lifespan,
         telemetry={
@@ -44,3 +56,11 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     return app
+
+
+def serve_app() -> ASGIApp:
+    """The app as served: logging configured, and wrapped in the request telemetry
+    (outside FastAPI's own error middleware, so it sees every final status)."""
+    configured_or_default("api")
+    settings = ApiSettings.load()
+    return Telemetry(create_app(settings=settings), access_log_enabled=settings.access_log)

@@ -6,6 +6,7 @@ from typing import Self
 from pydantic import Field, model_validator
 from sqlalchemy.engine import URL
 
+from shared_models.logs import LogSettings
 from shared_models.settings import ApiCredentials, DatabaseSettings, EnvSettings
 
 MIB = 1024 * 1024
@@ -48,6 +49,16 @@ class ApiSettings(EnvSettings):
         ge=1,
         description="Request bodies larger than this many bytes get 413, without being read whole.",
     )
+    access_log: bool = Field(
+        default=True,
+        description="One log line per request (api.access), with its route, status, "
+        "duration and request id. Successful health probes are never logged.",
+    )
+    build_revision: str = Field(
+        default="unknown",
+        description="The git revision the image was built from; set by the image build "
+        "(the GIT_REVISION build argument) and shown by the api_build_info metric.",
+    )
     api_opentelemetry: bool = Field(
         default=False,
         description="FastAPI's built-in OpenTelemetry spans, metrics and logs; turn it on "
@@ -82,13 +93,12 @@ class ServerSettings(EnvSettings):
     gunicorn_keepalive: int = Field(
         default=5, ge=0, description="Seconds an idle keep-alive connection stays open."
     )
-    gunicorn_access_log: bool = Field(default=True, description="One log line per request.")
-    log_level: str = Field(
-        default="info",
-        pattern="^(debug|info|warning|error|critical)$",
-        description="Least severe log level written.",
+    metrics_dir: str = Field(
+        default="/tmp/api-metrics",  # noqa: S108 - a tmpfs in the container
+        description="Directory where the workers share their metrics (prometheus_client's "
+        "multiprocess mode); emptied when the server starts. Keep it on a tmpfs.",
     )
 
 
 # Everything the API's container reads (the compose and docs tests walk this).
-SETTINGS = (ApiDatabaseSettings, ApiSettings, ServerSettings)
+SETTINGS = (ApiDatabaseSettings, ApiSettings, ServerSettings, LogSettings)

@@ -16,12 +16,17 @@ an older ``.env``'s passwords in, or rotating one): never through the environmen
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+from shared_models.logs import configured_or_default
+
+log = logging.getLogger("migrator.secrets")
 
 SECRETS_DIR = Path("/run/secrets")
 API_UID = 10001  # the api image's user
@@ -85,16 +90,17 @@ def ensure(directory: Path, given: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    configured_or_default("secrets")
     if argv not in ([], ["import"]):
-        print("usage: python -m migrator.passwords [import < NAME=value lines]", file=sys.stderr)
+        log.error("usage: python -m migrator.passwords [import < NAME=value lines]")
         return 2
     given = read_assignments(sys.stdin) if argv == ["import"] else {}
     if argv == ["import"] and not given:
         names = ", ".join(secret.variable for secret in SECRETS)
-        print(f"secrets: no {names} line with a value on standard input", file=sys.stderr)
+        log.error("no %s line with a value on standard input", names)
         return 2
     for line in ensure(SECRETS_DIR, given) or ["every password is in place"]:
-        print(f"secrets: {line}")
+        log.info("%s", line)
     return 0
 
 

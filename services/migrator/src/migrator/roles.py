@@ -36,6 +36,7 @@ from sqlalchemy import Connection, text
 from migrator.database import connect_with_retry, create_migration_engine
 from migrator.errors import MigratorError
 from migrator.settings import DatabaseWaitSettings, RolesSettings
+from shared_models.logs import configured_or_default
 from shared_models.settings import ConfigurationError
 
 log = logging.getLogger("migrator.roles")
@@ -186,12 +187,20 @@ def set_up(settings: RolesSettings, wait_seconds: float) -> None:
     log.info("roles ready: owner %s, api %s, database %s", owner, api, database)
 
 
+OLD_DATABASE_HINT = (
+    "; a database created before passwords moved into the secrets volume keeps its old "
+    "superuser password: run `make up` once (it moves POSTGRES_PASSWORD and "
+    "API_DB_PASSWORD from .env into the volume)"
+)
+
+
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)-5.5s [%(name)s] %(message)s")
+    configured_or_default("roles")
     try:
         set_up(RolesSettings.load(), DatabaseWaitSettings.load().migrator_db_wait_seconds)
     except (ConfigurationError, MigratorError) as exc:
-        print(f"roles: {exc}", file=sys.stderr)
+        hint = OLD_DATABASE_HINT if "password authentication failed" in str(exc) else ""
+        log.error("%s%s", exc, hint, extra={"outcome": "failed"})
         return 1
     return 0
 

@@ -18,10 +18,12 @@ then the revisions run on it as they are, with none of the above.
 
 from __future__ import annotations
 
-import sys
+import logging
+import time
 from typing import NoReturn, TypeVar
 
 from alembic import context
+from alembic.runtime.migration import MigrationInfo
 from sqlalchemy import Connection, Engine, MetaData
 
 from migrator.advisory_lock import migration_lock
@@ -33,6 +35,8 @@ from migrator.settings import MigratorDatabaseSettings, MigratorSettings
 from shared_models.settings import ConfigurationError, EnvSettings
 
 Settings = TypeVar("Settings", bound=EnvSettings)
+
+log = logging.getLogger("migrator")
 
 
 def configure(metadata: MetaData, **options: object) -> None:
@@ -47,8 +51,35 @@ def configure(metadata: MetaData, **options: object) -> None:
     )
 
 
-def run_on(metadata: MetaData, connection: Connection) -> None:
-    configure(metadata, connection=connection)
+class RevisionLog:
+    """Logs each revision applied or undone, with how long it took (alembic's
+    on_version_apply hook), and counts them."""
+
+    def __init__(self) -> None:
+        self.applied = 0
+        self.mark = time.monotonic()
+
+    def __call__(self, *, step: MigrationInfo, **_: object) -> None:
+        now = time.monotonic()
+        direction = "stamped" if step.is_stamp else "applied" if step.is_upgrade else "undid"
+        milliseconds = round((now - self.mark) * 1000)
+        log.info(
+            "%s revision %s (%s) in %d ms",
+            direction,
+            step.up_revision_id,
+            getattr(step.up_revision, "doc", ""),  # a Script, which has its message
+            milliseconds,
+            extra={"revision": step.up_revision_id, "direction": direction,
+                   "duration_ms": milliseconds},
+        )  # fmt: skip
+        self.applied += 1
+        self.mark = now
+
+
+def run_on(
+    metadata: MetaData, connection: Connection, revision_log: RevisionLog | None = None
+) -> None:
+    configure(metadata, connection=connection, on_version_apply=revision_log or RevisionLog())
     with context.begin_transaction():
         context.run_migrations()
 
@@ -64,7 +95,7 @@ def writes_schema() -> bool:
 
 
 def fail(message: str) -> NoReturn:
-    print(f"migrator: {message}", file=sys.stderr)
+    log.error("%s", message, extra={"outcome": "failed"})
     raise SystemExit(1)
 
 
@@ -114,16 +145,31 @@ def run_online(metadata: MetaData) -> None:
             with lock_connection:  # read-only: no lock, no timeouts
                 run_on(metadata, lock_connection)
             return
+        started = time.monotonic()
+        revisions = RevisionLog()
         with (
             lock_connection,
             migration_lock(lock_connection, settings.migrator_lock_wait_seconds),
             engine.connect() as connection,
         ):
             apply_timeouts(connection, settings)
-            with_lock_retries(lambda: run_on(metadata, connection), connection, settings)
+            run = lambda: run_on(metadata, connection, revisions)  # noqa: E731
+            with_lock_retries(run, connection, settings)
             connection.commit()
             grant_api_role(connection, database.api_db_user)
+        seconds = time.monotonic() - started
+        log.info(
+            "done: %d revision(s) in %.1fs",
+            revisions.applied,
+            seconds,
+            extra={"outcome": "succeeded", "revisions": revisions.applied,
+                   "duration_s": round(seconds, 3)},
+        )  # fmt: skip
     except MigratorError as exc:
         fail(str(exc))
+    except Exception:
+        # A failing revision: one log line with the traceback, then a non-zero exit.
+        log.exception("migration failed", extra={"outcome": "failed"})
+        raise SystemExit(1) from None
     finally:
         engine.dispose()

@@ -6,6 +6,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from sqlalchemy.engine import URL
 
+from shared_models.logs import LogSettings
 from shared_models.settings import (
     ApiCredentials,
     ApiRole,
@@ -99,5 +100,6 @@ class RolesSettings(DatabaseSettings, SuperuserCredentials, OwnerCredentials, Ap
 
 
 # Everything each container reads (the compose and docs tests walk these).
-MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings)
-ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings)
+MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings, LogSettings)
+ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings, LogSettings)
+SECRETS_SETTINGS = (LogSettings,)

@@ -1,0 +1,81 @@
+"""Prometheus metrics, correct across gunicorn's workers.
+
+Under gunicorn (api.gunicorn_conf sets PROMETHEUS_MULTIPROC_DIR before the app is
+imported) each worker writes its values to files in that directory and a scrape of
+any worker sums them all: prometheus_client's multiprocess mode. Run alone (the
+development server), the process's own registry is served.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import version
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+
+LABELS = ("method", "route", "status")
+REQUESTS = Counter("http_requests_total", "HTTP requests answered.", LABELS)
+DURATION = Histogram(
+    "http_request_duration_seconds",
+    "Time from the request's arrival to the end of its response.",
+    LABELS,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+IN_FLIGHT = Gauge(
+    "http_requests_in_flight", "Requests being served now.", multiprocess_mode="livesum"
+)
+
+POOL_OPEN = Gauge(
+    "db_pool_open_connections", "Connections the pools hold open.", multiprocess_mode="livesum"
+)
+POOL_CHECKED_OUT = Gauge(
+    "db_pool_checked_out_connections",
+    "Connections serving a request now.",
+    multiprocess_mode="livesum",
+)
+POOL_OVERFLOW = Gauge(
+    "db_pool_overflow_connections",
+    "Connections open beyond DB_POOL_SIZE (up to DB_POOL_MAX_OVERFLOW).",
+    multiprocess_mode="livesum",
+)
+POOL_WAITS = Counter(
+    "db_pool_waits_total", "Requests that waited more than a millisecond for a connection."
+)
+POOL_WAIT_SECONDS = Counter(
+    "db_pool_wait_seconds_total", "Time requests spent waiting for a connection."
+)
+POOL_TIMEOUTS = Counter(
+    "db_pool_timeouts_total",
+    "Requests that got no connection (DB_POOL_TIMEOUT passed, or connecting failed).",
+)
+
+BUILD_INFO = Gauge(
+    "api_build_info",
+    "The running build: always 1, with its version and git revision as labels.",
+    ["version", "revision"],
+    multiprocess_mode="max",
+)
+
+
+def record_build(revision: str) -> None:
+    BUILD_INFO.labels(version=version("api"), revision=revision).set(1)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text a scrape gets, and its content type."""
+    if MULTIPROCESS:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,110 @@
+"""Per request: an id, one access line, and the request metrics.
+
+The outermost layer of the app (api.main wraps FastAPI in it), so it sees every
+request, the final status and the whole duration.
+
+- The id is the incoming ``X-Request-ID`` when it is sane (1-128 safe characters),
+  else a new one; it is returned as ``X-Request-ID`` and is on every log line written
+  while the request runs (shared_models.logs.REQUEST_ID).
+- The access line (logger ``api.access``) and the metrics use the route template
+  (``/users/{user_id}``), never the raw path, so they stay few and free of ids.
+- ``/metrics`` itself is neither logged nor counted; the health probes are counted but
+  logged only when they fail (orchestrators call them every few seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.metrics import DURATION, IN_FLIGHT, REQUESTS
+from shared_models.logs import REQUEST_ID
+
+access_log = logging.getLogger("api.access")
+
+SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:@/+=-]{1,128}$")
+UNLOGGED = frozenset({"/metrics"})
+PROBES = frozenset({"/healthz", "/readyz"})
+UNMATCHED = "unmatched"  # one label for every path no route serves: no cardinality blow-up
+
+
+def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name == b"x-request-id" and SANE_REQUEST_ID.match(value):
+            return value.decode("ascii")
+    return uuid.uuid4().hex
+
+
+def route_of(scope: Scope) -> str:
+    route = scope.get("route")
+    return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
+
+
+class Telemetry:
+    def __init__(self, app: ASGIApp, access_log_enabled: bool) -> None:
+        self.app = app
+        self.access_log_enabled = access_log_enabled
+        # Label children looked up once per (method, route, status), not per request.
+        self.children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLOGGED:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = request_id_of(scope["headers"])
+        token = REQUEST_ID.set(request_id)
+        id_header = (b"x-request-id", request_id.encode("ascii"))
+        status = 500  # what the client gets if the app fails before answering
+        answered = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, answered
+            if message["type"] == "http.response.start":
+                status, answered = message["status"], True
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Starlette has answered 500 and the app's error handler logged the exception
+            # once, with this request's id; re-raising would make the server log it again.
+            if not answered:
+                raise
+        finally:
+            IN_FLIGHT.dec()
+            self.record(scope, status, time.perf_counter() - started, request_id)
+            REQUEST_ID.reset(token)
+
+    def record(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
+        method, route = scope["method"], route_of(scope)
+        key = (method, route, status)
+        children = self.children.get(key)
+        if children is None:
+            labels = {"method": method, "route": route, "status": str(status)}
+            children = self.children[key] = (REQUESTS.labels(**labels), DURATION.labels(**labels))
+        children[0].inc()
+        children[1].observe(seconds)
+        if not self.access_log_enabled or (scope["path"] in PROBES and status < 400):
+            return
+        client = scope.get("client")
+        access_log.info(
+            "%s %s %d",
+            method,
+            route,
+            status,
+            extra={
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "client": client[0] if client else None,
+            },
+        )
