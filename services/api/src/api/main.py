@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from api.body_limit import BodySizeLimitMiddleware
 from api.database import create_db_engine
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.routes import health, posts, users
 from api.settings import ApiDatabaseSettings, ApiSettings
@@ -33,12 +34,15 @@ def create_app(
         version="0.1.0",
         summary="FastAPI over PostgreSQL; the schema is owned by Alembic migrations.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         telemetry={
             "tracing": settings.api_opentelemetry,
             "metrics": settings.api_opentelemetry,
             "logs": settings.api_opentelemetry,
         },
     )
+    install_docs(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
