@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from api.body_limit import BodySizeLimitMiddleware
 from api.database import create_db_engine, sample_pool
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import record_build
 from api.routes import health, metrics, posts, users
@@ -45,12 +46,15 @@ def create_app(
         version=version("api"),
         summary="FastAPI over PostgreSQL; the schema is owned by Alembic migrations.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         telemetry={
             "tracing": settings.api_opentelemetry,
             "metrics": settings.api_opentelemetry,
             "logs": settings.api_opentelemetry,
         },
     )
+    install_docs(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in ROUTERS:
