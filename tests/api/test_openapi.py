@@ -42,6 +42,28 @@ def test_every_route_of_the_app_is_documented(spec: dict[str, Any]) -> None:
     assert tutorial <= documented
 
 
+def test_every_operation_id_is_its_function_name_under_its_routers_one_tag(
+    spec: dict[str, Any],
+) -> None:
+    # Generators name the client after these: openapi-python-client makes the tag the
+    # module and the id the function module, `api.users.get_user`.
+    expected = {
+        (method.lower(), route.path): (route.name, router.tags)
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    }
+    assert all(len(tags) == 1 for _, tags in expected.values()), expected
+    documented = {
+        (method, path): (operation["operationId"], operation["tags"])
+        for method, path, operation in operations(spec)
+    }
+    assert documented == expected
+    ids = [operation["operationId"] for _, _, operation in operations(spec)]
+    assert len(ids) == len(set(ids)), sorted(ids)
+
+
 def test_every_route_has_summary_tags_and_a_typed_success(spec: dict[str, Any]) -> None:
     for method, path, operation in operations(spec):
         assert operation.get("summary"), (method, path)
