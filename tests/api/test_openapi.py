@@ -7,6 +7,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from api.main import ROUTERS
+from api.pagination import MAX_ID
 
 ERROR_SCHEMA = "#/components/schemas/ErrorOut"
 DATABASE_FREE = {("get", "/"), ("get", "/healthz")}
@@ -99,6 +100,42 @@ def test_lists_document_their_paging_and_link_header(spec: dict[str, Any]) -> No
         names = {parameter["name"] for parameter in operation["parameters"]}
         assert {"limit", "after"} <= names
         assert "Link" in operation["responses"]["200"]["headers"]
+
+
+def admits_null(schema: Any) -> bool:
+    """Whether a JSON schema allows null anywhere in it (anyOf, oneOf, a type list...)."""
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind == "null" or (isinstance(kind, list) and "null" in kind) or schema.get("nullable"):
+            return True
+        return any(admits_null(value) for value in schema.values())
+    if isinstance(schema, list):
+        return any(admits_null(item) for item in schema)
+    return False
+
+
+def test_no_parameter_admits_null(spec: dict[str, Any]) -> None:
+    # A path or query string cannot carry null: an optional parameter is one left out.
+    parameters = [
+        (method, path, parameter)
+        for method, path, operation in operations(spec)
+        for parameter in operation.get("parameters", [])
+    ]
+    assert parameters
+    for method, path, parameter in parameters:
+        assert not admits_null(parameter["schema"]), (method, path, parameter)
+
+
+def test_the_author_filter_is_an_optional_id(spec: dict[str, Any]) -> None:
+    (author,) = [p for p in spec["paths"]["/posts"]["get"]["parameters"] if p["name"] == "user_id"]
+    (user_id,) = spec["paths"]["/users/{user_id}"]["get"]["parameters"]
+    assert author["in"] == "query"
+    assert author["required"] is False
+    bounds = ("type", "exclusiveMinimum", "maximum")
+    assert {key: author["schema"][key] for key in bounds} == {
+        key: user_id["schema"][key] for key in bounds
+    }
+    assert author["schema"]["maximum"] == MAX_ID
 
 
 def test_partial_updates_do_not_advertise_null_for_required_columns(spec: dict[str, Any]) -> None:
