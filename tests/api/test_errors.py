@@ -35,6 +35,7 @@ MIB = 1024 * 1024
         ("GET", "/posts/{}"),
         ("PATCH", "/posts/{}"),
         ("DELETE", "/posts/{}"),
+        ("GET", "/posts?user_id={}"),
     ],
 )
 def test_ids_that_are_not_positive_integers_are_422(

@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.pagination import MAX_ID
 from tests.api.factories import create_post, create_user
 
 
@@ -105,3 +106,23 @@ def test_list_filters_by_author(client: httpx.Client) -> None:
     mine = [create_post(client, author["id"]) for _ in range(3)]
     create_post(client, other["id"])
     assert client.get("/posts", params={"user_id": author["id"]}).json() == mine
+
+
+def test_list_without_an_author_has_every_authors_posts(client: httpx.Client) -> None:
+    author, other = create_user(client), create_user(client)
+    posts = [create_post(client, author["id"]), create_post(client, other["id"])]
+    response = client.get("/posts", params={"after": posts[0]["id"] - 1})
+    assert response.json()[:2] == posts
+
+
+@pytest.mark.parametrize("value", ["", "null"])
+def test_an_empty_or_null_author_is_422_not_every_author(client: httpx.Client, value: str) -> None:
+    # A query string has no null; leaving the parameter out asks for every author.
+    response = client.get(f"/posts?user_id={value}")
+    assert response.status_code == 422, response.text
+
+
+def test_the_largest_id_is_a_valid_author(client: httpx.Client) -> None:
+    response = client.get("/posts", params={"user_id": MAX_ID})
+    assert response.status_code == 200, response.text
+    assert response.json() == []

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager, suppress
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
 from api.body_limit import BodySizeLimitMiddleware
@@ -21,6 +22,19 @@ from shared_models.logs import configured_or_default
 
 # Every route the API serves (the OpenAPI test walks these).
 ROUTERS = (health.router, users.router, posts.router, metrics.router)
+
+
+def operation_id(route: APIRoute) -> str:
+    """The operation's id is its function's name: ``get_user``, not FastAPI's automatic
+    ``get_user_users__user_id__get``, so it stays put when a path changes.
+
+    The tag groups the operations (openapi-python-client makes it the module,
+    ``api.users.get_user``), so the id leaves it out: generators do not strip a
+    ``users-`` prefix, and ``users.users_get_user`` only stutters. Ids must be unique
+    across the document, so function names must be unique across the routers;
+    tests/api/test_openapi.py checks both.
+    """
+    return route.name
 
 
 def create_app(
@@ -48,6 +62,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
         telemetry={
             "tracing": settings.api_opentelemetry,
             "metrics": settings.api_opentelemetry,
