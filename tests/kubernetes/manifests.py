@@ -52,7 +52,8 @@ def kubectl_or_skip() -> str:
     if kubectl is None:
         problem = "kubectl is not installed (apt-get install kubernetes-client)"
     elif (version := kustomize_version(kubectl)) is None or version < MIN_KUSTOMIZE:
-        problem = f"{kubectl} has no kustomize v5 (kubectl 1.27 or newer); it has {version}"
+        have = "v{}.{}".format(*version) if version else "an older one"
+        problem = f"{kubectl} has no kustomize v5 (kubectl 1.27 or newer), but {have}"
     else:
         return kubectl
     if os.environ.get("CI") == "true":

@@ -4,6 +4,7 @@ the network shut so nothing can be fetched."""
 
 from __future__ import annotations
 
+import copy
 import socket
 from typing import Any
 
@@ -50,3 +51,14 @@ def test_every_object_validates_against_the_pinned_schemas(
         except kubernetes_validate.ValidationError as exc:
             problems.append(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.usefixtures("no_network")
+def test_the_validator_refuses_an_unknown_field(renders: dict[str, Rendered]) -> None:
+    (deployment,) = renders["prod"].of_kind("Deployment")
+    typo = copy.deepcopy(deployment)
+    typo["spec"]["template"]["spec"]["containers"][0]["readinessprobe"] = {}
+    for version in KUBERNETES_VERSIONS:
+        kubernetes_validate.validate(deployment, version, strict=True)
+        with pytest.raises(kubernetes_validate.ValidationError):
+            kubernetes_validate.validate(typo, version, strict=True)
