@@ -12,7 +12,7 @@ export HOST_GID := $(shell id -g)
 export GIT_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 .PHONY: help up down logs ps migrate downgrade revision history current check psql \
-	test bench lint fmt lock docs move-passwords
+	test bench lint fmt lock docs move-passwords kube-dev-secrets
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z.-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,6 +81,9 @@ fmt: ## Format and autofix with ruff
 
 docs: ## Regenerate .env.example and the README's tables from the code
 	$(UV) run --frozen python -m tools.docs
+
+kube-dev-secrets: ## Random passwords for the Kubernetes dev overlay (git-ignored, kept)
+	deploy/kubernetes/overlays/dev/make-secrets.sh
 
 lock: ## Re-resolve uv.lock after changing a pyproject.toml
 	$(UV) lock

@@ -1,0 +1,526 @@
+"""The rendered manifests against the facts of the stack: the code's routes and settings,
+the images' users, gunicorn's shutdown, the migrator's lock and timeouts, and the
+database's connections. Each test names the invariant it holds."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from api.settings import ApiDatabaseSettings, ServerSettings
+from migrator.passwords import SECRETS, SECRETS_DIR
+from migrator.settings import DatabaseWaitSettings, MigratorSettings
+from shared_models.settings import ConfigurationError
+from tests.kubernetes.budget import budget
+from tests.kubernetes.manifests import (
+    DEPLOY,
+    Obj,
+    Rendered,
+    Workload,
+    image_tag,
+    labels_of,
+    quantity_cores,
+    selects,
+)
+from tests.kubernetes.settings import (
+    IMAGE_UID,
+    POSTGRES_SECRETS,
+    POSTGRES_VARIABLES,
+    SERVICE_OF,
+    fields,
+    load,
+    password_settings,
+    secret_settings,
+)
+from tests.support.paths import ROOT
+from tools.api_table import openapi_document
+from tools.configuration import (
+    COMPOSE_FILES,
+    SERVICE_SETTINGS,
+    compose_defaults,
+    env_value,
+    field_default,
+)
+
+VERSION = "app.kubernetes.io/version"
+# Job names become pod names and a label value: a DNS subdomain of 63 characters at most.
+JOB_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
+DATABASE_CLIENTS = {"api", "migrator", "roles"}
+OUR_IMAGES = {"api", "migrator", "roles"}
+PASSWORD_FILES = {secret.variable: f"{SECRETS_DIR}/{secret.file}" for secret in SECRETS}
+# The writable /tmp every container gets (gunicorn's control socket, in the api's case).
+TMP = "/tmp"  # noqa: S108
+# Logs of a finished Job stay readable at least this long.
+MIN_JOB_TTL = 3600
+
+
+@pytest.fixture(scope="session")
+def openapi_paths() -> set[str]:
+    return set(openapi_document()["paths"])
+
+
+def api_container(rendered: Rendered) -> Obj:
+    containers: list[Obj] = rendered.workload("api").pod["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def server_settings(rendered: Rendered) -> ServerSettings:
+    return load(ServerSettings, "api", rendered.environment(api_container(rendered)))
+
+
+# --- images and the release -----------------------------------------------------------
+
+
+def test_every_image_is_pinned(rendered: Rendered) -> None:
+    for workload in rendered.workloads:
+        for container in workload.containers:
+            tag, digest = image_tag(container["image"])
+            assert tag or digest, f"{workload.name}: {container['image']} has no tag"
+            assert tag != "latest", f"{workload.name}: {container['image']}"
+
+
+def test_the_release_tags_the_images_and_names_the_jobs(rendered: Rendered) -> None:
+    for workload in rendered.workloads:
+        if workload.app not in OUR_IMAGES:
+            continue
+        version = labels_of(workload.obj)[VERSION]
+        for container in workload.containers:
+            assert image_tag(container["image"])[0] == version, (
+                f"{workload.name}: {container['image']} is not release {version}"
+            )
+        if workload.kind == "Job":
+            # A Job's pod template is immutable: each release needs a Job of its own.
+            assert workload.name == f"{workload.app}-{version}"
+            assert JOB_NAME.match(workload.name), f"not a valid Job name: {workload.name}"
+
+
+# --- the one-shot Jobs ------------------------------------------------------------------
+
+
+def job_basics(job: Workload) -> None:
+    spec = job.obj["spec"]
+    assert 1 <= spec["backoffLimit"] <= 6, job.name
+    assert spec["ttlSecondsAfterFinished"] >= MIN_JOB_TTL, job.name
+    assert spec.get("parallelism", 1) == 1, job.name  # the budget counts one pod
+    assert spec.get("completions", 1) == 1, job.name
+    assert job.pod["restartPolicy"] == "Never", job.name  # each try is a pod, for its logs
+    rules = spec["podFailurePolicy"]["rules"]
+    assert any(
+        rule["action"] == "Ignore"
+        and {"type": "DisruptionTarget", "status": "True"} in rule.get("onPodConditions", [])
+        for rule in rules
+    ), f"{job.name}: an evicted pod would count as a failure"
+
+
+def test_the_migrator_job_runs_upgrade_head_within_its_deadline(rendered: Rendered) -> None:
+    (job,) = rendered.workloads_of("migrator")
+    job_basics(job)
+    (container,) = job.pod["containers"]
+    dockerfile = (ROOT / "services" / "migrator" / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["alembic"]' in dockerfile
+    assert "command" not in container, "the image's entrypoint is alembic"
+    assert container["args"] == ["upgrade", "head"]
+    environment = rendered.environment(container)
+    settings = load(MigratorSettings, "migrator", environment)
+    # A Job that waited all it may for the database and for the lock still has time for
+    # one longest statement before Kubernetes kills it.
+    needed = (
+        settings.migrator_db_wait_seconds
+        + settings.migrator_lock_wait_seconds
+        + settings.migrator_statement_timeout
+    )
+    assert job.obj["spec"]["activeDeadlineSeconds"] >= needed
+
+
+def test_the_roles_job_runs_the_roles_step(rendered: Rendered) -> None:
+    jobs = rendered.workloads_of("roles")
+    if rendered.variant == "prod":
+        assert not jobs, "prod leaves the roles step to a superuser (components/roles)"
+        return
+    (job,) = jobs
+    job_basics(job)
+    (container,) = job.pod["containers"]
+    assert container["command"] == ["python", "-m", "migrator.roles"]
+    assert "args" not in container
+    (migrator,) = rendered.workloads_of("migrator")
+    assert container["image"] == migrator.pod["containers"][0]["image"], "the migrator image"
+    settings = load(DatabaseWaitSettings, "roles", rendered.environment(container))
+    assert job.obj["spec"]["activeDeadlineSeconds"] > settings.migrator_db_wait_seconds
+
+
+# --- the api Deployment -----------------------------------------------------------------
+
+
+def test_the_api_rolls_out_without_losing_a_ready_pod(rendered: Rendered) -> None:
+    deployment = rendered.workload("api").obj
+    strategy = deployment["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+    assert strategy["rollingUpdate"]["maxSurge"] not in (0, "0%")
+    # The autoscaler owns the replica count; a `replicas` here would reset it on apply.
+    assert "replicas" not in deployment["spec"]
+    dockerfile = (ROOT / "services" / "api" / "Dockerfile").read_text()
+    assert 'CMD ["gunicorn", "--config", "python:api.gunicorn_conf"]' in dockerfile
+    assert "command" not in api_container(rendered), "the image's CMD serves the api"
+    assert "args" not in api_container(rendered)
+
+
+def test_the_api_probes_its_health_routes(rendered: Rendered, openapi_paths: set[str]) -> None:
+    api = rendered.workload("api")
+    container = api_container(rendered)
+    bind_port = int(server_settings(rendered).gunicorn_bind.rsplit(":", 1)[1])
+    expected = {
+        "startupProbe": "/healthz",
+        "livenessProbe": "/healthz",
+        "readinessProbe": "/readyz",
+    }
+    for probe, path in expected.items():
+        get = container[probe]["httpGet"]
+        # Liveness and startup never touch the database (a database outage must not
+        # restart the api); readiness is "the schema has what this code reads".
+        assert get["path"] == path, probe
+        assert get["path"] in openapi_paths, f"{probe}: {get['path']} is no route of the app"
+        assert api.port_number(get["port"]) == bind_port, f"{probe}: not GUNICORN_BIND's port"
+
+
+def pre_stop_seconds(container: Obj) -> int:
+    """The preStop pause: the `sleep` action, or python's time.sleep in an exec."""
+    pre_stop = container["lifecycle"]["preStop"]
+    if "sleep" in pre_stop:
+        return int(pre_stop["sleep"]["seconds"])
+    command = " ".join(pre_stop["exec"]["command"])
+    match = re.search(r"time\.sleep\((\d+)\)", command)
+    assert match, f"preStop is no pause: {command}"
+    return int(match[1])
+
+
+def test_the_api_drains_before_it_is_killed(rendered: Rendered) -> None:
+    pod = rendered.workload("api").pod
+    pause = pre_stop_seconds(api_container(rendered))
+    assert pause >= 5, "endpoints need a few seconds to drop the pod"
+    graceful = server_settings(rendered).gunicorn_graceful_timeout
+    # The grace period counts from the start of preStop; SIGTERM comes after the pause,
+    # then gunicorn gives in-flight requests GUNICORN_GRACEFUL_TIMEOUT.
+    assert pod["terminationGracePeriodSeconds"] > pause + graceful
+
+
+def test_the_api_spreads_across_nodes(rendered: Rendered) -> None:
+    api = rendered.workload("api")
+    constraints = {c["topologyKey"]: c for c in api.pod["topologySpreadConstraints"]}
+    by_node = constraints["kubernetes.io/hostname"]
+    assert selects(by_node["labelSelector"], api.pod_labels)
+    assert by_node["maxSkew"] == 1
+    if rendered.variant.startswith("prod"):
+        assert by_node["whenUnsatisfiable"] == "DoNotSchedule"
+
+
+def test_the_api_workers_are_set_and_fit_the_cpus_requested(rendered: Rendered) -> None:
+    container = api_container(rendered)
+    # The default is every CPU of the node, whatever the pod was given.
+    assert "WEB_CONCURRENCY" in rendered.environment(container)
+    cpus = quantity_cores(container["resources"]["requests"]["cpu"])
+    assert server_settings(rendered).web_concurrency <= max(1, math.ceil(cpus))
+
+
+# --- every pod and container ------------------------------------------------------------
+
+
+def effective(pod: Obj, container: Obj, key: str) -> Any:
+    """A securityContext field: the container's, else the pod's."""
+    return container.get("securityContext", {}).get(key, pod.get("securityContext", {}).get(key))
+
+
+def test_every_pod_runs_hardened(rendered: Rendered) -> None:
+    accounts = {obj["metadata"]["name"]: obj for obj in rendered.of_kind("ServiceAccount")}
+    for workload in rendered.workloads:
+        pod, name = workload.pod, workload.name
+        assert pod["automountServiceAccountToken"] is False, name
+        account = pod["serviceAccountName"]
+        assert account in accounts, f"{name}: {account}"
+        assert accounts[account]["automountServiceAccountToken"] is False, account
+        # No {SERVICE}_HOST/_PORT variables: they would be read as settings.
+        assert pod["enableServiceLinks"] is False, name
+        for host in ("hostNetwork", "hostPID", "hostIPC"):
+            assert not pod.get(host), f"{name}: {host}"
+        assert all("hostPath" not in volume for volume in pod.get("volumes", [])), name
+        tmp_volumes = {v["name"] for v in pod.get("volumes", []) if "emptyDir" in v}
+        for container in workload.containers:
+            where = f"{name}/{container['name']}"
+            assert effective(pod, container, "runAsNonRoot") is True, where
+            assert effective(pod, container, "runAsUser") == IMAGE_UID[workload.app], where
+            assert effective(pod, container, "readOnlyRootFilesystem") is True, where
+            assert effective(pod, container, "allowPrivilegeEscalation") is False, where
+            assert not effective(pod, container, "privileged"), where
+            assert effective(pod, container, "seccompProfile") == {"type": "RuntimeDefault"}
+            capabilities = container["securityContext"]["capabilities"]
+            assert capabilities["drop"] == ["ALL"], where
+            assert "add" not in capabilities, where
+            mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+            assert mounts.get(TMP) in tmp_volumes, f"{where}: no writable /tmp"
+
+
+def test_every_container_has_resources(rendered: Rendered) -> None:
+    for workload in rendered.workloads:
+        for container in workload.containers:
+            resources = container["resources"]
+            where = f"{workload.name}/{container['name']}"
+            assert {"cpu", "memory"} <= set(resources["requests"]), where
+            assert "memory" in resources["limits"], where
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def test_every_variable_is_a_setting_of_its_service(rendered: Rendered) -> None:
+    for workload in rendered.workloads:
+        service = SERVICE_OF[workload.app]
+        allowed = POSTGRES_VARIABLES if service == "db" else set(fields(service))
+        allowed |= {f"{name}_FILE" for name in allowed}
+        for container in workload.containers:
+            for name in rendered.environment(container):
+                assert name in allowed, f"{workload.name}: {name} is no setting of {service}"
+            for config_map, key in rendered.config_map_keys(container):
+                assert key in allowed, f"{config_map}: {key} is no setting of {service}"
+
+
+def test_every_secret_arrives_as_a_file_of_a_secret(rendered: Rendered) -> None:
+    for workload in rendered.workloads:
+        service = SERVICE_OF[workload.app]
+        secrets = POSTGRES_SECRETS if service == "db" else secret_settings(service)
+        passwords = POSTGRES_SECRETS if service == "db" else password_settings(service)
+        for container in workload.containers:
+            where = f"{workload.name}/{container['name']}"
+            environment = rendered.environment(container)
+            assert not secrets & set(environment), f"{where}: a secret as a plain value"
+            for variable in container.get("env", []):
+                assert "secretKeyRef" not in variable.get("valueFrom", {}), where
+            assert all("secretRef" not in source for source in container.get("envFrom", []))
+            files = secret_files(workload, container)
+            for password in passwords:
+                path = environment.get(f"{password}_FILE")
+                assert path == PASSWORD_FILES[password], f"{where}: {password}_FILE={path}"
+                assert path in files, f"{where}: {path} is no file of a mounted Secret"
+
+
+def secret_files(workload: Workload, container: Obj) -> set[str]:
+    """Paths of the files the container sees from Secrets, on read-only mounts."""
+    sources: dict[str, list[Obj]] = {}
+    for volume in workload.pod.get("volumes", []):
+        if "projected" in volume:
+            sources[volume["name"]] = [s["secret"] for s in volume["projected"]["sources"]]
+        elif "secret" in volume:
+            sources[volume["name"]] = [volume["secret"]]
+    files = set()
+    for mount in container.get("volumeMounts", []):
+        for secret in sources.get(mount["name"], []):
+            assert mount.get("readOnly") is True, f"{workload.name}: {mount['mountPath']}"
+            for item in secret["items"]:
+                files.add(f"{mount['mountPath']}/{item['path']}")
+    return files
+
+
+def test_settings_are_valid_and_no_default_is_restated(rendered: Rendered) -> None:
+    for workload in rendered.workloads:
+        service = SERVICE_OF[workload.app]
+        if service == "db":
+            continue
+        known = fields(service)
+        for container in workload.containers:
+            environment = rendered.environment(container)
+            for name, value in environment.items():
+                if name in known and value is not None:
+                    info = known[name]
+                    assert value not in (env_value(info.default), field_default(info)), (
+                        f"{workload.name}: {name}={value} restates the default"
+                    )
+            for settings_class in SERVICE_SETTINGS[service]:
+                try:
+                    load(settings_class, service, environment)
+                except ConfigurationError as exc:  # it names the variable
+                    raise AssertionError(f"{workload.name}: {exc}") from None
+
+
+def test_no_secret_value_is_committed() -> None:
+    # What is committed, or would be by `git add` (the files git does not ignore).
+    committed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "deploy/kubernetes"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert committed, "deploy/kubernetes is missing"
+    for path in committed:
+        assert "/secrets/" not in path, path
+        text = (ROOT / path).read_text()
+        if path.endswith((".yaml", ".yml")):
+            kinds = {doc.get("kind") for doc in yaml.safe_load_all(text) if isinstance(doc, dict)}
+            assert "Secret" not in kinds, f"{path} holds a Secret"
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--quiet", "deploy/kubernetes/overlays/dev/secrets/x"],
+        cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert ignored.returncode == 0, "the dev overlay's secrets/ must be git-ignored"
+
+
+def test_only_dev_makes_secrets_and_from_generated_files(rendered: Rendered) -> None:
+    secrets = rendered.of_kind("Secret")
+    if rendered.variant != "dev":
+        assert not secrets, "production Secrets are created outside git"
+        return
+    names = {secret["metadata"]["name"].rsplit("-", 1)[0] for secret in secrets}
+    assert names == {"db-superuser", "db-owner", "db-api"}
+    kustomization = yaml.safe_load((DEPLOY / "overlays/dev/kustomization.yaml").read_text())
+    for generator in kustomization["secretGenerator"]:
+        for source in generator["files"]:
+            assert source.split("=", 1)[1].startswith("secrets/"), source
+
+
+# --- Service, PodDisruptionBudget, HorizontalPodAutoscaler --------------------------------
+
+
+def test_the_service_budget_and_autoscaler_fit_the_api(rendered: Rendered) -> None:
+    api = rendered.workload("api")
+    service = rendered.one("Service", "api")
+    assert [
+        w.name for w in rendered.pods_selected_by({"matchLabels": service["spec"]["selector"]})
+    ] == ["api"]
+    for port in service["spec"]["ports"]:
+        assert api.port_number(port["targetPort"]) == 8000
+    pdb = rendered.one("PodDisruptionBudget", "api")["spec"]
+    assert [w.name for w in rendered.pods_selected_by(pdb["selector"])] == ["api"]
+    # A drain must always be able to proceed, one pod at a time.
+    assert pdb["maxUnavailable"] == 1
+    assert "minAvailable" not in pdb
+    assert pdb["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    hpa = rendered.one("HorizontalPodAutoscaler", "api")["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}
+    assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"]
+    if rendered.variant.startswith("prod"):
+        assert hpa["minReplicas"] >= 2, "one pod is no redundancy"
+    assert "cpu" in api_container(rendered)["resources"]["requests"], "the HPA scales on CPU"
+
+
+# --- network policies ---------------------------------------------------------------------
+
+
+def policies(rendered: Rendered, workload: Workload, direction: str) -> list[Obj]:
+    return [
+        policy
+        for policy in rendered.of_kind("NetworkPolicy")
+        if direction in policy["spec"]["policyTypes"]
+        and selects(policy["spec"]["podSelector"], workload.pod_labels)
+    ]
+
+
+def rules(rendered: Rendered, workload: Workload, direction: str) -> list[Obj]:
+    key = direction.lower()
+    return [
+        rule for p in policies(rendered, workload, direction) for rule in p["spec"].get(key, [])
+    ]
+
+
+def database_port(rendered: Rendered) -> int:
+    environment = rendered.environment(api_container(rendered))
+    return load(ApiDatabaseSettings, "api", environment).postgres_port
+
+
+def test_every_pod_is_denied_all_traffic_but_what_is_allowed(rendered: Rendered) -> None:
+    deny = [
+        p for p in rendered.of_kind("NetworkPolicy")
+        if p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and not p["spec"].get("ingress") and not p["spec"].get("egress")
+    ]  # fmt: skip
+    assert deny, "no default-deny policy"
+
+
+def test_the_api_accepts_traffic_on_its_port_only(rendered: Rendered) -> None:
+    api = rendered.workload("api")
+    ingress = rules(rendered, api, "Ingress")
+    assert ingress
+    for rule in ingress:
+        assert rule.get("ports"), "a rule without ports opens every port"
+        assert {api.port_number(port["port"]) for port in rule["ports"]} == {8000}
+
+
+def test_the_jobs_accept_no_traffic(rendered: Rendered) -> None:
+    for workload in rendered.workloads:
+        if workload.kind == "Job":
+            assert not rules(rendered, workload, "Ingress"), workload.name
+
+
+def test_only_the_api_and_the_jobs_reach_the_database(rendered: Rendered) -> None:
+    port = database_port(rendered)
+    postgres = rendered.workloads_of("postgres")
+    for workload in rendered.workloads:
+        egress = rules(rendered, workload, "Egress")
+        for rule in egress:
+            # Nothing leaves a pod but name lookups and database connections.
+            assert rule.get("ports"), f"{workload.name}: egress to every port"
+            ports = {p["port"] for p in rule["ports"]}
+            assert ports in ({53}, {port}), f"{workload.name}: egress to {ports}"
+            if ports == {port}:
+                assert workload.app in DATABASE_CLIENTS, f"{workload.name} reaches the database"
+                for peer in rule["to"]:
+                    if "ipBlock" in peer:
+                        assert peer["ipBlock"]["cidr"] not in ("0.0.0.0/0", "::/0")
+                    else:
+                        assert postgres, "a pod selector, but no database pod"
+                        assert rendered.pods_selected_by(peer["podSelector"]) == postgres
+        reaches = any({p["port"] for p in rule["ports"]} == {port} for rule in egress)
+        assert reaches == (workload.app in DATABASE_CLIENTS), workload.name
+    for database in postgres:
+        for rule in rules(rendered, database, "Ingress"):
+            assert {database.port_number(p["port"]) for p in rule["ports"]} == {port}
+            for peer in rule["from"]:
+                assert set(peer) == {"podSelector"}, "from this namespace's pods only"
+                clients = {w.app for w in rendered.pods_selected_by(peer["podSelector"])}
+                assert clients <= DATABASE_CLIENTS, clients
+
+
+# --- the connection budget ------------------------------------------------------------
+
+
+def test_the_connection_budget_fits_max_connections(rendered: Rendered) -> None:
+    numbers = budget(rendered)
+    assert numbers.reserved >= numbers.superuser_reserved, "the reserve is the superuser's too"
+    assert numbers.used <= numbers.max_connections, f"{rendered.variant}: {numbers.line()}"
+
+
+def test_the_readme_states_each_budget(renders: dict[str, Rendered]) -> None:
+    readme = (DEPLOY / "README.md").read_text()
+    for variant in ("dev", "prod"):
+        assert budget(renders[variant]).line() in readme, f"README: the {variant} budget"
+
+
+# --- the dev database -------------------------------------------------------------------
+
+
+def test_the_dev_database_is_compose_s_db(renders: dict[str, Rendered]) -> None:
+    dev = renders["dev"]
+    (database,) = dev.workloads_of("postgres")
+    assert database.kind == "StatefulSet"
+    (container,) = database.pod["containers"]
+    assert container["image"] == compose_defaults()["POSTGRES_IMAGE"] == "postgres:17"
+    compose = yaml.safe_load(COMPOSE_FILES[0].read_text())
+    healthcheck = compose["services"]["db"]["healthcheck"]["test"]
+    assert healthcheck[0] == "CMD"
+    assert container["readinessProbe"]["exec"]["command"] == healthcheck[1:]
+    (claim,) = database.obj["spec"]["volumeClaimTemplates"]
+    data = dev.environment(container)["PGDATA"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert data is not None
+    assert data.startswith(mounts[claim["metadata"]["name"]] + "/"), "data on the volume"
+    for variant in ("prod", "prod+roles"):
+        assert not renders[variant].workloads_of("postgres"), "prod's database is external"
+
+
+def test_the_namespace_enforces_the_restricted_pod_security(rendered: Rendered) -> None:
+    (namespace,) = rendered.of_kind("Namespace")
+    assert labels_of(namespace)["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert {obj["metadata"].get("namespace") for obj in rendered.objects} - {None} == {
+        namespace["metadata"]["name"]
+    }

@@ -1,0 +1,162 @@
+"""The policy tests catch what they claim to: each breaks one rendered object the way a
+careless edit would, and the test that guards it must fail."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import pytest
+
+from tests.kubernetes import test_policy
+from tests.kubernetes.manifests import Obj, Rendered
+
+Mutation = Callable[[Rendered], None]
+
+
+def api_pod(rendered: Rendered) -> Obj:
+    return rendered.workload("api").pod
+
+
+def api_container(rendered: Rendered) -> Obj:
+    container: Obj = api_pod(rendered)["containers"][0]
+    return container
+
+
+def config_map_of_api(rendered: Rendered, index: int) -> Obj:
+    name = api_container(rendered)["envFrom"][index]["configMapRef"]["name"]
+    return rendered.config_map(name)
+
+
+def set_env(name: str, value: str) -> Mutation:
+    def mutate(rendered: Rendered) -> None:
+        api_container(rendered)["env"].append({"name": name, "value": value})
+
+    return mutate
+
+
+def migrator_job(rendered: Rendered) -> Obj:
+    return rendered.workload("migrator").obj
+
+
+def api_ingress(rendered: Rendered) -> Obj:
+    return rendered.one("NetworkPolicy", "api")
+
+
+def open_database_to_all(rendered: Rendered) -> None:
+    rendered.one("NetworkPolicy", "database-clients")["spec"]["podSelector"] = {}
+
+
+def surge_by_one_unavailable(rendered: Rendered) -> None:
+    api_pod_strategy = rendered.workload("api").obj["spec"]["strategy"]["rollingUpdate"]
+    api_pod_strategy["maxUnavailable"] = 1
+
+
+# What breaks -> (the variant it breaks, how, the test that must then fail).
+MUTATIONS: dict[str, tuple[str, Mutation, Callable[[Rendered], None]]] = {
+    "a pod may go before its successor is ready": (
+        "prod",
+        surge_by_one_unavailable,
+        test_policy.test_the_api_rolls_out_without_losing_a_ready_pod,
+    ),
+    "a grace period shorter than preStop + GUNICORN_GRACEFUL_TIMEOUT": (
+        "prod",
+        lambda r: api_pod(r).update(terminationGracePeriodSeconds=30),
+        test_policy.test_the_api_drains_before_it_is_killed,
+    ),
+    "a longer GUNICORN_GRACEFUL_TIMEOUT than the grace period allows": (
+        "prod",
+        set_env("GUNICORN_GRACEFUL_TIMEOUT", "35"),
+        test_policy.test_the_api_drains_before_it_is_killed,
+    ),
+    "readiness on a path the app does not serve": (
+        "prod",
+        lambda r: api_container(r)["readinessProbe"]["httpGet"].update(path="/ready"),
+        lambda r: test_policy.test_the_api_probes_its_health_routes(r, {"/readyz", "/healthz"}),
+    ),
+    "liveness that asks the database": (
+        "prod",
+        lambda r: api_container(r)["livenessProbe"]["httpGet"].update(path="/readyz"),
+        lambda r: test_policy.test_the_api_probes_its_health_routes(r, {"/readyz", "/healthz"}),
+    ),
+    "a variable that is no setting of the api": (
+        "prod",
+        lambda r: config_map_of_api(r, 1)["data"].update(OWNER_DB_USER="owner"),
+        test_policy.test_every_variable_is_a_setting_of_its_service,
+    ),
+    "a password as a plain variable": (
+        "prod",
+        set_env("API_DB_PASSWORD", "hunter2"),
+        test_policy.test_every_secret_arrives_as_a_file_of_a_secret,
+    ),
+    "a default restated": (
+        "prod",
+        lambda r: config_map_of_api(r, 1)["data"].update(DB_POOL_SIZE="10"),
+        test_policy.test_settings_are_valid_and_no_default_is_restated,
+    ),
+    "a value the settings refuse": (
+        "prod",
+        lambda r: config_map_of_api(r, 1)["data"].update(WEB_CONCURRENCY="zero"),
+        test_policy.test_settings_are_valid_and_no_default_is_restated,
+    ),
+    "workers left to the node's CPU count": (
+        "prod",
+        lambda r: config_map_of_api(r, 1)["data"].pop("WEB_CONCURRENCY"),
+        test_policy.test_the_api_workers_are_set_and_fit_the_cpus_requested,
+    ),
+    "an image on :latest": (
+        "prod",
+        lambda r: api_container(r).update(image="registry.example.com/api:latest"),
+        test_policy.test_every_image_is_pinned,
+    ),
+    "a Job not renamed for its release": (
+        "prod",
+        lambda r: migrator_job(r)["metadata"].update(name="migrator"),
+        test_policy.test_the_release_tags_the_images_and_names_the_jobs,
+    ),
+    "a Job whose deadline cuts the lock wait short": (
+        "prod",
+        lambda r: migrator_job(r)["spec"].update(activeDeadlineSeconds=600),
+        test_policy.test_the_migrator_job_runs_upgrade_head_within_its_deadline,
+    ),
+    "a container as root": (
+        "prod",
+        lambda r: api_pod(r)["securityContext"].update(runAsUser=0),
+        test_policy.test_every_pod_runs_hardened,
+    ),
+    "service links on": (
+        "prod",
+        lambda r: api_pod(r).update(enableServiceLinks=True),
+        test_policy.test_every_pod_runs_hardened,
+    ),
+    "the api open on another port": (
+        "prod",
+        lambda r: api_ingress(r)["spec"]["ingress"][0]["ports"].append({"port": 9090}),
+        test_policy.test_the_api_accepts_traffic_on_its_port_only,
+    ),
+    "every pod may reach the database": (
+        "dev",  # where a pod other than the clients exists: the database
+        open_database_to_all,
+        test_policy.test_only_the_api_and_the_jobs_reach_the_database,
+    ),
+    "more api pods than the database has connections for": (
+        "prod",
+        lambda r: r.one("HorizontalPodAutoscaler", "api")["spec"].update(maxReplicas=12),
+        test_policy.test_the_connection_budget_fits_max_connections,
+    ),
+    "bigger pools than the database has connections for": (
+        "prod",
+        lambda r: config_map_of_api(r, 1)["data"].update(DB_POOL_SIZE="13"),
+        test_policy.test_the_connection_budget_fits_max_connections,
+    ),
+}
+
+
+@pytest.mark.parametrize("mutation", list(MUTATIONS))
+def test_the_policy_fails_on(renders: dict[str, Rendered], mutation: str) -> None:
+    variant, mutate, guard = MUTATIONS[mutation]
+    guard(renders[variant])  # passes on the real thing
+    broken = Rendered(variant, copy.deepcopy(renders[variant].objects))
+    mutate(broken)
+    with pytest.raises(AssertionError):
+        guard(broken)
