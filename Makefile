@@ -11,7 +11,7 @@ export HOST_GID := $(shell id -g)
 # The checkout's revision, baked into the api image (its api_build_info metric).
 export GIT_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: help up down logs ps migrate downgrade revision history current check psql \
+.PHONY: help up down logs ps migrate downgrade revision history current check seed psql \
 	test bench lint fmt lock docs move-passwords kube-dev-secrets
 
 help: ## List the targets
@@ -59,6 +59,9 @@ current: ## Show the revision the database is at
 
 check: ## Fail if the models and the migrations disagree
 	$(MIGRATOR) check
+
+seed: ## Load demo data: 1,000 users with 10 posts each (deterministic; safe to run again)
+	$(COMPOSE) run --rm --entrypoint python migrator -m migrator.seed
 
 psql: ## Open psql in the db container, as the superuser, on the application's database
 	$(COMPOSE) exec db sh -c 'exec psql -U "$${POSTGRES_USER:-postgres}" -d "$${POSTGRES_DB:-app}"'

@@ -1,0 +1,66 @@
+"""`make seed`: the same demo rows every time, through the owner, safe to run again."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL
+
+from migrator.seed import POSTS_PER_USER, USERS
+from tests.support.databases import connect, create_database, drop_database
+from tests.support.processes import alembic, migrator_env
+from tests.support.roles import set_up_roles
+
+# Everything a client could see of the demo data, in a stable order.
+CONTENT = """
+SELECT u.username, u.email, u.bio, p.title, p.content, p.date_posted
+FROM users u JOIN posts p ON p.user_id = u.id ORDER BY u.username, p.date_posted
+"""
+
+
+def run_seed(database: URL) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "migrator.seed"],
+        env=migrator_env(database), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def counts(database: URL) -> tuple[object, ...] | None:
+    with connect(database) as db:
+        return db.execute(
+            "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM posts)"
+        ).fetchone()
+
+
+def test_seed_loads_the_demo_data_once_however_often_it_runs(migrated_database: URL) -> None:
+    first = run_seed(migrated_database)
+    assert counts(migrated_database) == (USERS, USERS * POSTS_PER_USER)
+    assert '"users_added": 1000' in first.stderr
+    second = run_seed(migrated_database)
+    assert counts(migrated_database) == (USERS, USERS * POSTS_PER_USER)
+    assert '"users_added": 0, "posts_added": 0' in second.stderr
+
+
+def test_seed_gives_the_same_rows_on_every_database(
+    migrated_database: URL, server_url: URL
+) -> None:
+    other = create_database(server_url)
+    try:
+        set_up_roles(other)
+        alembic(other, "upgrade", "head")
+        for database in (migrated_database, other):
+            run_seed(database)
+        engines = [create_engine(database) for database in (migrated_database, other)]
+        rows = []
+        for engine in engines:
+            with engine.connect() as connection:
+                rows.append(connection.exec_driver_sql(CONTENT).all())
+            engine.dispose()
+        assert rows[0] == rows[1]
+        assert len(rows[0]) == USERS * POSTS_PER_USER
+    finally:
+        drop_database(other)
