@@ -12,7 +12,7 @@ export HOST_GID := $(shell id -g)
 export GIT_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 .PHONY: help up down logs ps migrate downgrade revision history current check seed psql \
-	test bench lint fmt lock docs move-passwords kube-dev-secrets
+	test bench lint fmt lock docs move-passwords backup restore kube-dev-secrets
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z.-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,12 +24,13 @@ up: move-passwords ## Build and start the whole stack; returns once the api is h
 
 # An .env from before passwords moved into the secrets volume: move them there, once,
 # through standard input (never the environment), and keep every other setting.
+ENV_FILE ?= .env
 OLD_PASSWORDS := ^(POSTGRES_PASSWORD|API_DB_PASSWORD)=.
 move-passwords:
-	@if [ -f .env ] && grep -qE '$(OLD_PASSWORDS)' .env; then \
-	  grep -E '$(OLD_PASSWORDS)' .env | $(COMPOSE) run --rm -T --no-deps secrets import \
-	  && sed -i.bak -E '/$(OLD_PASSWORDS)/d' .env && rm -f .env.bak \
-	  && echo "moved the passwords from .env into the secrets volume; .env keeps the rest"; \
+	@if [ -f $(ENV_FILE) ] && grep -qE '$(OLD_PASSWORDS)' $(ENV_FILE); then \
+	  grep -E '$(OLD_PASSWORDS)' $(ENV_FILE) | $(COMPOSE) run --rm -T --no-deps secrets import \
+	  && sed -i.bak -E '/$(OLD_PASSWORDS)/d' $(ENV_FILE) && rm -f $(ENV_FILE).bak \
+	  && echo "moved the passwords from $(ENV_FILE) into the secrets volume; it keeps the rest"; \
 	fi
 
 down: ## Stop the stack (data and passwords stay in their volumes; `docker compose down -v` wipes them)
@@ -63,8 +64,32 @@ check: ## Fail if the models and the migrations disagree
 seed: ## Load demo data: 1,000 users with 10 posts each (deterministic; safe to run again)
 	$(COMPOSE) run --rm --entrypoint python migrator -m migrator.seed
 
+# A command in the db container, as the superuser, on the application's database.
+IN_DB = $(COMPOSE) exec -T db sh -c 'exec "$$0" -U "$${POSTGRES_USER:-postgres}" -d "$${POSTGRES_DB:-app}" "$$@"'
+
 psql: ## Open psql in the db container, as the superuser, on the application's database
 	$(COMPOSE) exec db sh -c 'exec psql -U "$${POSTGRES_USER:-postgres}" -d "$${POSTGRES_DB:-app}"'
+
+BACKUPS ?= backups
+backup: ## Write a consistent dump (pg_dump, custom format) to backups/app-<UTC time>.dump
+	@mkdir -p $(BACKUPS) && chmod 700 $(BACKUPS)
+	@name=$(BACKUPS)/app-$$(date -u +%Y%m%dT%H%M%SZ); \
+	  $(IN_DB) pg_dump --format=custom > $$name.dump.partial && mv $$name.dump.partial $$name.dump \
+	  && $(COMPOSE) exec -T db sh -c 'exec pg_dumpall -U "$${POSTGRES_USER:-postgres}" --roles-only --no-role-passwords' > $$name.roles.sql \
+	  && echo "wrote $$name.dump ($$(du -h $$name.dump | cut -f1)) and $$name.roles.sql"
+
+restore: ## Restore a dump into a new, empty volume: make restore file=backups/app-<time>.dump
+	@test -f "$(file)" || { echo 'usage: make restore file=backups/app-<time>.dump'; exit 2; }
+	$(COMPOSE) up -d --wait db
+	$(COMPOSE) run --rm roles
+	@tables=$$($(IN_DB) psql -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"); \
+	  test "$$tables" = 0 || { echo "the database already has $$tables tables: restore goes into a new volume" \
+	    "(docker compose down -v first, which deletes the data and the passwords)"; exit 1; }
+	@# As the superuser, owning nothing of the dump's; the roles step then hands it all to
+	@# the schema owner, and the migrator grants the API role its rows.
+	$(IN_DB) pg_restore --no-owner --no-acl --exit-on-error < "$(file)"
+	$(COMPOSE) run --rm roles
+	$(COMPOSE) up --build --wait
 
 test: ## Run every test: database, API, migrations and the compose stack end to end
 	$(UV) run --frozen pytest
@@ -72,10 +97,11 @@ test: ## Run every test: database, API, migrations and the compose stack end to 
 bench: ## Benchmark side by side with the tutorial app (needs wrk; minutes, not part of test)
 	$(UV) run --frozen python -m bench.run $(args)
 
-lint: ## ruff (lint and format check), mypy, and the generated docs up to date
+lint: ## ruff (lint and format check), mypy, hadolint, and the generated docs up to date
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
+	$(UV) run --frozen hadolint services/api/Dockerfile services/migrator/Dockerfile
 	$(UV) run --frozen python -m tools.docs --check
 
 fmt: ## Format and autofix with ruff

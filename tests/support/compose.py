@@ -7,6 +7,7 @@ it never touches a stack you have running, and `remove()` takes its volumes and 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -71,6 +72,12 @@ class ComposeProject:
                 f"{result.stdout}{result.stderr}\n--- logs ---\n{self.logs()}"
             )
         return result
+
+    def with_file(self, path: Path) -> ComposeProject:
+        """The same project, with one more compose file merged on top."""
+        merged = copy.copy(self)
+        merged.command = [*self.command, "-f", str(path)]
+        return merged
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(

@@ -1,0 +1,80 @@
+"""The production compose file's security policy, on what compose itself renders
+(`docker compose -f compose.yaml config`), and hadolint on both Dockerfiles."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.paths import ROOT
+from tests.test_compose_files import rendered
+
+# The services of our own images, and the one allowed to start as root, with why.
+OWN_SERVICES = ("secrets", "roles", "migrator", "api")
+ROOT_BY_DESIGN = {"secrets": "gives each password file to its reader (CHOWN, FOWNER only)"}
+DOCKERFILES = sorted(ROOT.glob("services/*/Dockerfile"))
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    document = rendered("compose.yaml")
+    found: dict[str, Any] = document["services"]
+    return found
+
+
+def image_user(service: dict[str, Any]) -> str:
+    dockerfile = ROOT / service["build"]["dockerfile"]
+    users: list[str] = re.findall(r"^USER (\S+)", dockerfile.read_text(), flags=re.MULTILINE)
+    return users[-1]
+
+
+@pytest.mark.parametrize("name", OWN_SERVICES)
+def test_our_services_run_hardened(services: dict[str, Any], name: str) -> None:
+    service = services[name]
+    user = str(service.get("user") or image_user(service))
+    if name in ROOT_BY_DESIGN:
+        assert user.split(":")[0] in ("0", "root"), name
+        assert set(service["cap_add"]) <= {"CHOWN", "FOWNER"}
+    else:
+        assert user.split(":")[0] not in ("0", "root"), f"{name} runs as root"
+        assert not service.get("cap_add"), name
+    assert service["read_only"] is True, name
+    assert service["cap_drop"] == ["ALL"], name
+    assert "no-new-privileges:true" in service["security_opt"], name
+    assert not service.get("privileged"), name
+
+
+@pytest.mark.parametrize("name", [*OWN_SERVICES, "db"])
+def test_every_service_has_memory_and_process_limits(services: dict[str, Any], name: str) -> None:
+    assert int(services[name]["mem_limit"]) > 0, name
+    assert int(services[name]["pids_limit"]) > 0, name
+
+
+def test_the_database_is_not_published_and_drops_what_it_can(services: dict[str, Any]) -> None:
+    db = services["db"]
+    assert not db.get("ports"), "production publishes no database port"
+    assert db["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in db["security_opt"]
+    assert [p["target"] for p in services["api"]["ports"]] == [8000]
+
+
+def test_no_password_is_set_anywhere_in_the_file(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        for variable, value in service.get("environment", {}).items():
+            if "PASSWORD" in variable:
+                assert variable.endswith("_FILE"), f"{name}: {variable}"
+                assert str(value).startswith("/run/secrets/"), f"{name}: {variable}={value}"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.parent.name)
+def test_hadolint_finds_nothing(dockerfile: Path) -> None:
+    hadolint = Path(sys.executable).parent / "hadolint"
+    result = subprocess.run(
+        [str(hadolint), "--no-color", str(dockerfile)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
