@@ -91,8 +91,8 @@ restore: ## Restore a dump into a new, empty volume: make restore file=backups/a
 	$(COMPOSE) run --rm roles
 	$(COMPOSE) up --build --wait
 
-test: ## Run every test: database, API, migrations and the compose stack end to end
-	$(UV) run --frozen pytest
+test: ## Run every test (database, API, migrations, compose end to end) and measure coverage
+	$(UV) run --frozen pytest --cov --cov-report=term
 
 bench: ## Benchmark side by side with the tutorial app (needs wrk; minutes, not part of test)
 	$(UV) run --frozen python -m bench.run $(args)

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.engine import URL
+from alembic.config import Config
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.pool import NullPool
 
 from tests.support.databases import create_database, drop_database
+from tests.support.paths import ALEMBIC_INI
 from tests.support.postgres import PostgresServer, external_server_url, throwaway_server
 from tests.support.processes import SERVICE_VARIABLES, RunningApi, alembic, running_api
 from tests.support.roles import set_up_roles
@@ -85,3 +89,19 @@ def client(api_server: RunningApi) -> Iterator[httpx.Client]:
 @pytest.fixture
 def log_dir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture
+def alembic_config() -> Config:
+    """pytest-alembic's built-in tests (--test-alembic) run the real migrations..."""
+    config = Config(str(ALEMBIC_INI))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+@pytest.fixture
+def alembic_engine(empty_database: URL) -> Iterator[Engine]:
+    """...on an Engine of a new database, which env.py accepts from a caller."""
+    engine = create_engine(empty_database, poolclass=NullPool)
+    yield engine
+    engine.dispose()

@@ -57,7 +57,8 @@ FIXED_BY_COMPOSE = {
 # Settings the development override gives a default of its own, and why.
 DEVELOPMENT_DEFAULTS = {"LOG_FORMAT": "readable lines while developing"}
 
-INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+# ${NAME}, ${NAME:-default}; not $${NAME}, which is a literal $ for the container's shell.
+INTERPOLATION = re.compile(r"(?<!\$)\$\{(\w+)(?::?-([^}]*))?\}")
 
 
 # The order of the sections in the generated docs; a class missing here comes last.

@@ -507,8 +507,10 @@ def test_the_dev_database_is_compose_s_db(renders: dict[str, Rendered]) -> None:
     assert container["image"] == compose_defaults()["POSTGRES_IMAGE"] == "postgres:17"
     compose = yaml.safe_load(COMPOSE_FILES[0].read_text())
     healthcheck = compose["services"]["db"]["healthcheck"]["test"]
-    assert healthcheck[0] == "CMD"
-    assert container["readinessProbe"]["exec"]["command"] == healthcheck[1:]
+    # The same check as compose's healthcheck (compose writes a literal $ as $$).
+    assert healthcheck[0] == "CMD-SHELL"
+    shell_command = healthcheck[1].replace("$$", "$")
+    assert container["readinessProbe"]["exec"]["command"] == ["sh", "-c", shell_command]
     (claim,) = database.obj["spec"]["volumeClaimTemplates"]
     data = dev.environment(container)["PGDATA"]
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}

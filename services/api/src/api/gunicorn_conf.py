@@ -8,6 +8,7 @@ once, with a message naming the variable, instead of crash-looping workers.
 import logging
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -66,3 +67,20 @@ def child_exit(arbiter: Any, worker: Any) -> None:
 
     # A dead worker's gauges leave the live sums; its counters stay counted.
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def post_worker_init(worker: Any) -> None:
+    """Only under coverage (the tests): a worker ends by SIGTERM's default action, which
+    skips the exit hooks where coverage saves its data; save it first."""
+    coverage = sys.modules.get("coverage")
+    measuring = coverage.Coverage.current() if coverage is not None else None
+    if measuring is None:
+        return
+
+    def save_then_die(signum: int, frame: object) -> None:  # pragma: no cover - after stop()
+        measuring.stop()
+        measuring.save()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, save_then_die)
