@@ -1,8 +1,10 @@
 """Every mistake gets an exact JSON answer: ids, sizes, races, a stopped database, an old schema."""
 
 import contextlib
+import secrets
 import select
 import socket
+import string
 import threading
 import time
 from collections.abc import Iterator
@@ -146,6 +148,31 @@ def test_twenty_simultaneous_creates_of_one_username_give_one_201(api_server: Ru
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] + [409] * 19
     conflicts = [r.json() for r in responses if r.status_code == 409]
+    assert all(body == {"detail": "username is already taken"} for body in conflicts)
+
+
+def test_twenty_simultaneous_creates_differing_only_by_case_give_one_201(
+    api_server: RunningApi,
+) -> None:
+    base = "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
+    # One name in twenty spellings (abcde..., Abcde..., aBcde..., ABcde..., ...).
+    spellings = [
+        "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate(base)) for i in range(20)
+    ]
+    assert len(set(spellings)) == 20
+    start = threading.Barrier(20)
+
+    def create(number: int) -> httpx.Response:
+        with httpx.Client(base_url=api_server.base_url, timeout=30) as client:
+            start.wait()
+            body = {"username": spellings[number], "email": f"{base}-{number}@example.com"}
+            return client.post("/users", json=body)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(create, range(20)))
+
+    assert sorted(response.status_code for response in responses) == [201] + [409] * 19
+    conflicts = [response.json() for response in responses if response.status_code == 409]
     assert all(body == {"detail": "username is already taken"} for body in conflicts)
 
 

@@ -161,3 +161,29 @@ def test_user_posts_lists_only_theirs_and_404s_for_unknown(client: httpx.Client)
     response = client.get("/users/9223372036854775807/posts")
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found"}
+
+
+def test_usernames_and_emails_are_unique_regardless_of_case(client: httpx.Client) -> None:
+    name = unique("Case")
+    first = client.post("/users", json={"username": name, "email": f"{name}@Example.com"})
+    assert first.status_code == 201
+    assert first.json()["username"] == name  # stored as given
+    assert first.json()["email"] == f"{name}@example.com"  # (the domain, as email-validator has it)
+
+    same_name = client.post("/users", json={"username": name.lower(), "email": f"{unique()}@x.org"})
+    assert (same_name.status_code, same_name.json()) == (
+        409,
+        {"detail": "username is already taken"},
+    )
+    same_email = client.post(
+        "/users", json={"username": unique(), "email": f"{name.upper()}@EXAMPLE.COM"}
+    )
+    assert (same_email.status_code, same_email.json()) == (
+        409,
+        {"detail": "email is already taken"},
+    )
+
+    other = create_user(client)
+    renamed = client.patch(f"/users/{other['id']}", json={"username": name.swapcase()})
+    assert (renamed.status_code, renamed.json()) == (409, {"detail": "username is already taken"})
+    assert client.get(f"/users/{other['id']}").json() == other

@@ -39,9 +39,12 @@ def test_upgrade_head_builds_the_schema_of_the_models(empty_database: URL) -> No
         users = {column["name"]: column for column in schema.get_columns("users")}
         assert users["username"]["nullable"] is False
         assert users["bio"]["nullable"] is True
-        assert {c["name"] for c in schema.get_unique_constraints("users")} == {
-            "uq_users_username",
-            "uq_users_email",
+        # Unique regardless of case: indexes on lower(), no plain constraints left.
+        assert schema.get_unique_constraints("users") == []
+        unique = {i["name"]: i["expressions"] for i in schema.get_indexes("users") if i["unique"]}
+        assert unique == {
+            "uq_users_lower_username": ["lower(username::text)"],
+            "uq_users_lower_email": ["lower(email::text)"],
         }
         (foreign_key,) = schema.get_foreign_keys("posts")
         assert foreign_key["name"] == "fk_posts_user_id_users"

@@ -72,6 +72,10 @@ STILL_REFERENCED = Answer(409, "other resources still refer to it")
 
 # constraint name -> answer, where the API knows better than the SQLSTATE's
 CONSTRAINT_ANSWERS: dict[str, Answer] = {
+    # Case-insensitive since revision c5b7e2f91d3a; the plain constraints before it are
+    # still known, for a database rolled back past it.
+    "uq_users_lower_username": Answer(409, "username is already taken"),
+    "uq_users_lower_email": Answer(409, "email is already taken"),
     "uq_users_username": Answer(409, "username is already taken"),
     "uq_users_email": Answer(409, "email is already taken"),
     # Posts are created under /users/{user_id}: an unknown author is that URL's 404.

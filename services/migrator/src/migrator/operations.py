@@ -6,18 +6,47 @@ still maintained on every write. These helpers run it in alembic's autocommit
 block, drop such a leftover first, and are safe to run again.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from alembic import op
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, TextClause, text
 
 
-def create_index_concurrently(name: str, table: str, columns: list[str], **kw: Any) -> None:
+def create_index_concurrently(
+    name: str, table: str, columns: Sequence[str | ColumnElement[Any] | TextClause], **kw: Any
+) -> None:
     with op.get_context().autocommit_block():
         drop_invalid_leftover(name)
         op.create_index(
             name, table, columns, postgresql_concurrently=True, if_not_exists=True, **kw
         )
+
+
+def add_unique_constraint_concurrently(name: str, table: str, column: str) -> None:
+    """A unique constraint without a long lock: its index built concurrently, then the
+    constraint made from it (ADD CONSTRAINT ... USING INDEX only takes a brief lock)."""
+    create_index_concurrently(name, table, [column], unique=True)
+    op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}")
+
+
+def duplicate_groups(table: str, key: str, show: int = 5) -> tuple[int, list[list[int]]]:
+    """Rows of ``table`` sharing the value of the SQL expression ``key``: how many groups,
+    and the ids of the first ``show`` of them (for a message an operator can act on)."""
+    if op.get_context().as_sql:
+        return 0, []  # offline there is no data to look at
+    rows = (
+        op.get_bind()
+        .execute(
+            text(
+                f"SELECT array_agg(id ORDER BY id) AS ids, count(*) OVER () AS groups"  # noqa: S608
+                f" FROM {table} GROUP BY {key} HAVING count(*) > 1 ORDER BY min(id) LIMIT :show"
+            ),
+            {"show": show},
+        )
+        .all()
+    )
+    return (int(rows[0].groups) if rows else 0), [list(row.ids) for row in rows]
 
 
 def drop_index_concurrently(name: str, table: str) -> None:

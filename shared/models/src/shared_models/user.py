@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Identity, String
+from sqlalchemy import BigInteger, Identity, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared_models.base import Base
@@ -20,8 +20,9 @@ class User(Base):
 
     # bigint identity: the SQL-standard successor of serial, with room to grow.
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    username: Mapped[str] = mapped_column(String(USERNAME_MAX_LENGTH), unique=True)
-    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    # Stored as given, unique regardless of case: see the indexes below.
+    username: Mapped[str] = mapped_column(String(USERNAME_MAX_LENGTH))
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
     bio: Mapped[str | None] = mapped_column(String(BIO_MAX_LENGTH))
 
     # passive_deletes: the database's ON DELETE CASCADE removes the posts; the ORM
@@ -29,3 +30,11 @@ class User(Base):
     posts: Mapped[list[Post]] = relationship(
         back_populates="author", passive_deletes=True, lazy="raise"
     )
+
+
+# "Ada" and "ada" are one user, as are Ada@Example.com and ada@example.com: unique
+# indexes on the lowered values (lower() expression indexes rather than citext: no
+# extension, no column type change and so no table rewrite, and the API keeps its
+# varchar lengths). A plain unique constraint would only be a weaker copy of these.
+Index("uq_users_lower_username", func.lower(User.username), unique=True)
+Index("uq_users_lower_email", func.lower(User.email), unique=True)
