@@ -24,7 +24,12 @@ from tests.support.processes import (
     revision_of,
     running_api,
 )
-from tests.support.revisions import BASE_REVISION, HEAD_REVISION
+from tests.support.revisions import (
+    BASE_REVISION,
+    HEAD_REVISION,
+    revision_before,
+    revision_named,
+)
 from tests.support.scratch_migrations import ScratchMigrations
 
 ADD_NICKNAME = "op.add_column('users', sa.Column('nickname', sa.Text()))"
@@ -210,7 +215,8 @@ def test_failing_revision_rolls_back_alone_and_a_fixed_rerun_succeeds(
 
 
 def test_index_build_replaces_an_invalid_leftover(migrated_database: URL) -> None:
-    alembic(migrated_database, "downgrade", "-1")
+    index_revision = revision_named("index posts by user and id")
+    alembic(migrated_database, "downgrade", str(revision_before(index_revision)))
     with connect(migrated_database) as db:
         db.execute("INSERT INTO users (username, email) VALUES ('a', 'a@example.com')")
         user_id = db.execute("SELECT id FROM users").fetchone()
