@@ -35,7 +35,7 @@ def constraints() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("name", "sqlstate"), constraints())
 def test_every_constraint_of_the_models_has_a_refined_answer(name: str, sqlstate: str) -> None:
-    answer = answer_for(sqlstate, name, "INSERT INTO ...")
+    answer = answer_for(sqlstate, name)
     assert answer.status in (404, 409, 422), (name, answer)
     # A client learns which rule it broke, not just that one exists.
     assert name in CONSTRAINT_ANSWERS, f"add {name} to api.errors.CONSTRAINT_ANSWERS"
@@ -62,14 +62,14 @@ def test_every_constraint_of_the_models_has_a_refined_answer(name: str, sqlstate
 def test_a_constraint_the_api_does_not_know_still_gets_its_class_answer(
     sqlstate: str, status: int, detail: str
 ) -> None:
-    answer = answer_for(sqlstate, "uq_added_by_a_later_revision", "INSERT INTO ...")
+    answer = answer_for(sqlstate, "uq_added_by_a_later_revision")
     assert answer.status == status
     assert detail in answer.detail
 
 
 def test_deleting_a_row_others_still_refer_to_is_409_whatever_the_constraint() -> None:
     for name in ("fk_posts_user_id_users", "fk_unknown"):
-        answer = answer_for(FOREIGN_KEY, name, "DELETE FROM users WHERE users.id = $1")
+        answer = answer_for(FOREIGN_KEY, name, deleting=True)
         assert (answer.status, answer.detail) == (409, "other resources still refer to it")
 
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import Path
 from pydantic import BaseModel
-from sqlalchemy import Row
 from sqlalchemy.orm import InstrumentedAttribute
 
 from api.pagination import MAX_ID
@@ -27,6 +26,3 @@ POST_COLUMNS = columns_of(Post, PostOut)
 
 UserId = Annotated[int, Path(gt=0, le=MAX_ID, description="The user's id.")]
 PostId = Annotated[int, Path(gt=0, le=MAX_ID, description="The post's id.")]
-
-# A row of USER_COLUMNS or POST_COLUMNS; FastAPI validates it against the response model.
-ResultRow = Row[Any]

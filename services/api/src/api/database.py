@@ -1,15 +1,23 @@
-"""One async engine (and its pool) per worker process, and a connection per request."""
+"""One asyncpg pool per worker process, used directly by the routes.
+
+The statements are SQLAlchemy Core, compiled once for asyncpg (api.statements); the
+routes run them here on the driver, without SQLAlchemy's execution layer, which cost
+about half of the worker's CPU per request (bench/README.md).
+"""
+
+from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
+import asyncpg
+from asyncpg import Connection, Record
 from fastapi import Depends, Request
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from api.errors import DatabaseUnreachableError
 from api.metrics import (
@@ -22,64 +30,152 @@ from api.metrics import (
 )
 from api.settings import ApiDatabaseSettings, ApiSettings
 
+log = logging.getLogger("api")
 
-def create_db_engine(database: ApiDatabaseSettings, api: ApiSettings) -> AsyncEngine:
-    return create_async_engine(
-        database.url("asyncpg"),
-        # Every endpoint issues one writing statement at most, and a single statement
-        # is atomic on its own: autocommit saves a BEGIN and a COMMIT round trip each.
-        isolation_level="AUTOCOMMIT",
-        # ...and with no transaction ever left open there is nothing to roll back when a
-        # connection goes back to the pool: skip that round of work on every request.
-        pool_reset_on_return=None,
-        pool_size=api.db_pool_size,
-        max_overflow=api.db_pool_max_overflow,
-        pool_timeout=api.db_pool_timeout,
-        connect_args={
-            "timeout": database.postgres_connect_timeout,
-            "server_settings": {
-                "application_name": "api",
-                "statement_timeout": str(round(api.db_statement_timeout * 1000)),
-            },
-        },
-    )
+# What failing to get a connection looks like: refused or timed out, or PostgreSQL
+# saying no (too many clients, starting up, a wrong password).
+UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
-@asynccontextmanager
-async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A pooled connection; any failure to get one means the database is unreachable."""
-    connection = engine.connect()
-    started = time.perf_counter()
-    try:
-        await connection.start()
-    # Refused or timed-out connects, an exhausted pool, or the server turning us away.
-    except (OSError, TimeoutError, PoolTimeoutError, DBAPIError) as exc:
-        POOL_TIMEOUTS.inc()
-        raise DatabaseUnreachableError(str(exc)) from exc
-    waited = time.perf_counter() - started
-    if waited > 0.001:
-        POOL_WAITS.inc()
-        POOL_WAIT_SECONDS.inc(waited)
-    try:
-        yield connection
-    finally:
-        await connection.close()
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A statement compiled for asyncpg: its SQL ($1, $2...) and the names of its
+    parameters in order."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] for name in self.names]
+
+    async def fetchrow(self, connection: Connection, **params: Any) -> Record | None:
+        row: Record | None = await connection.fetchrow(self.sql, *self.args(params))
+        return row
+
+    async def fetch(self, connection: Connection, **params: Any) -> list[Record]:
+        rows: list[Record] = await connection.fetch(self.sql, *self.args(params))
+        return rows
 
 
-async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    async with connect(request.app.state.engine) as connection:
-        yield connection
+async def keep_session(connection: Connection) -> None:
+    """No reset when a connection goes back to the pool: every statement runs on its own
+    (autocommit) and nothing sets session state, so there is nothing to undo (asyncpg
+    still rolls back a transaction left open). Saves a round trip per request."""
 
 
-DbConnection = Annotated[AsyncConnection, Depends(get_connection)]
+class Database:
+    """The worker's pool: a connection per statement, the pool's metrics, and one
+    answer (503) to every failure to get a connection.
+
+    asyncpg's pool keeps DB_POOL_SIZE connections open (its floor) and opens up to
+    DB_POOL_MAX_OVERFLOW more in a burst, closing those when idle. It connects its
+    floor when it is made, so a worker that starts while the database is down keeps
+    trying in the background and answers 503 meanwhile, rather than failing to boot.
+    """
+
+    def __init__(self, open_pool: Callable[[], Awaitable[asyncpg.Pool]], acquire_timeout: float):
+        self.open_pool = open_pool
+        self.acquire_timeout = acquire_timeout
+        self.pool: asyncpg.Pool | None = None
+        self.opening: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, database: ApiDatabaseSettings, api: ApiSettings) -> Database:
+        dsn = database.url("asyncpg").set(drivername="postgresql").render_as_string(False)
+
+        def open_pool() -> Awaitable[asyncpg.Pool]:
+            pool: Awaitable[asyncpg.Pool] = asyncpg.create_pool(
+                dsn,
+                min_size=api.db_pool_size,
+                max_size=api.db_pool_size + api.db_pool_max_overflow,
+                reset=keep_session,
+                timeout=database.postgres_connect_timeout,
+                server_settings={
+                    "application_name": "api",
+                    "statement_timeout": str(round(api.db_statement_timeout * 1000)),
+                },
+            )
+            return pool
+
+        instance = cls(open_pool, api.db_pool_timeout)
+        try:
+            instance.pool = await open_pool()
+        except UNREACHABLE as exc:
+            log.warning("database unreachable at start (%s); retrying meanwhile", exc)
+            instance.opening = asyncio.create_task(instance.keep_trying())
+        return instance
+
+    async def keep_trying(self, delay: float = 0.5) -> None:
+        while self.pool is None:
+            await asyncio.sleep(delay)
+            try:
+                self.pool = await self.open_pool()
+            except UNREACHABLE:
+                delay = min(delay * 2, 5.0)
+        log.info("database reachable: connection pool open")
+
+    async def close(self) -> None:
+        if self.opening is not None:
+            self.opening.cancel()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def acquire(self) -> Connection:
+        pool = self.pool
+        try:
+            if pool is None:
+                raise ConnectionError("no connection yet since this worker started")
+            if pool.get_idle_size():
+                # A connection is free, so this cannot wait: no timeout (asyncpg makes
+                # one a task of its own, about 15 us per request).
+                connection: Connection = await pool.acquire()
+                return connection
+            started = time.perf_counter()
+            connection = await pool.acquire(timeout=self.acquire_timeout)
+        # Refused or timed-out connects, an exhausted pool, or the server turning us
+        # away (too many clients, starting up, a wrong password).
+        except UNREACHABLE as exc:
+            POOL_TIMEOUTS.inc()
+            raise DatabaseUnreachableError(str(exc) or type(exc).__name__) from exc
+        waited = time.perf_counter() - started
+        if waited > 0.001:
+            POOL_WAITS.inc()
+            POOL_WAIT_SECONDS.inc(waited)
+        return connection
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        connection = await self.acquire()
+        try:
+            yield connection
+        finally:
+            assert self.pool is not None
+            await self.pool.release(connection)
+
+    async def fetchrow(self, query: Query, **params: Any) -> Record | None:
+        """One statement on a pooled connection: its row, or None."""
+        async with self.connection() as connection:
+            return await query.fetchrow(connection, **params)
+
+    async def fetch(self, query: Query, **params: Any) -> list[Record]:
+        async with self.connection() as connection:
+            return await query.fetch(connection, **params)
+
+    async def sample(self, every_seconds: float = 1.0) -> None:
+        """Keep the pool gauges current: sampled, so requests pay nothing for them."""
+        while True:
+            if self.pool is not None:
+                size = self.pool.get_size()
+                POOL_OPEN.set(size)
+                POOL_CHECKED_OUT.set(size - self.pool.get_idle_size())
+                POOL_OVERFLOW.set(max(0, size - self.pool.get_min_size()))
+            await asyncio.sleep(every_seconds)
 
 
-async def sample_pool(engine: AsyncEngine, every_seconds: float = 1.0) -> None:
-    """Keep the pool gauges current: sampled, so requests pay nothing for them."""
-    pool = engine.pool
-    while True:
-        checked_out, overflow = pool.checkedout(), max(0, pool.overflow())  # type: ignore[attr-defined]
-        POOL_CHECKED_OUT.set(checked_out)
-        POOL_OVERFLOW.set(overflow)
-        POOL_OPEN.set(pool.checkedin() + checked_out)  # type: ignore[attr-defined]
-        await asyncio.sleep(every_seconds)
+async def get_database(request: Request) -> Database:
+    # async def: FastAPI runs a plain def dependency in a thread, ~100 us per request.
+    database: Database = request.app.state.database
+    return database
+
+
+Db = Annotated[Database, Depends(get_database)]

@@ -17,9 +17,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
 
 from api.schemas import ErrorOut
 from shared_models.logs import REQUEST_ID
@@ -118,11 +118,11 @@ def constraint_of(exc: BaseException) -> str | None:
     return None
 
 
-def answer_for(sqlstate: str | None, constraint: str | None, statement: str = "") -> Answer:
+def answer_for(sqlstate: str | None, constraint: str | None, deleting: bool = False) -> Answer:
     """The answer to a database error, from its SQLSTATE, refined by its constraint."""
     if sqlstate is None:
         return INTERNAL_ERROR
-    if sqlstate == FOREIGN_KEY_VIOLATION and statement.lstrip()[:6].upper() == "DELETE":
+    if sqlstate == FOREIGN_KEY_VIOLATION and deleting:
         return STILL_REFERENCED
     if sqlstate.startswith(INTEGRITY_CONSTRAINT_VIOLATION) and constraint in CONSTRAINT_ANSWERS:
         return CONSTRAINT_ANSWERS[constraint]
@@ -140,17 +140,13 @@ def respond(answer: Answer) -> JSONResponse:
 
 
 async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
-    statement = getattr(exc, "statement", None) or ""
-    connection_lost = bool(getattr(exc, "connection_invalidated", False))
-    answer = (
-        DATABASE_UNAVAILABLE
-        if connection_lost
-        else answer_for(sqlstate_of(exc), constraint_of(exc), statement)
-    )
+    # A foreign key broken by a DELETE is a parent others still refer to; by an INSERT
+    # or UPDATE, a reference to something missing.
+    answer = answer_for(sqlstate_of(exc), constraint_of(exc), request.method == "DELETE")
     if answer is INTERNAL_ERROR:
         log.exception("unexpected database error", exc_info=exc)
     elif answer.status >= 500:
-        log.warning("%s: %s", answer.detail, getattr(exc, "orig", exc))
+        log.warning("%s: %s", answer.detail, exc)
     return respond(answer)
 
 
@@ -170,7 +166,8 @@ async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(DBAPIError, on_database_error)
+    # Every error PostgreSQL reports (SQLSTATE and constraint), a lost connection included.
+    app.add_exception_handler(asyncpg.PostgresError, on_database_error)
     app.add_exception_handler(DatabaseUnreachableError, on_unreachable)
     app.add_exception_handler(Exception, on_unexpected)
 

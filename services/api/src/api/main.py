@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
 from api.body_limit import BodySizeLimitMiddleware
-from api.database import create_db_engine, sample_pool
+from api.database import Database
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import record_build
@@ -47,14 +47,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Created here, in the worker, so no pool is ever shared across a fork.
-        app.state.engine = create_db_engine(database, settings)
+        app.state.database = pool = await Database.open(database, settings)
         record_build(settings.build_revision)
-        sampler = asyncio.create_task(sample_pool(app.state.engine))
+        sampler = asyncio.create_task(pool.sample())
         yield
         sampler.cancel()
         with suppress(asyncio.CancelledError):
             await sampler
-        await app.state.engine.dispose()
+        await pool.close()
 
     app = FastAPI(
         title="Users and posts API",

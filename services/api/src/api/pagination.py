@@ -5,13 +5,15 @@ the next page is announced the RFC 8288 way. ``WHERE id > :after ORDER BY id
 LIMIT :n`` walks the primary key index, so page 10,000 costs what page 1 costs.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Select, bindparam
 from sqlalchemy.orm import InstrumentedAttribute
+
+from api.responses import json_response, records
 
 MAX_ID = 2**63 - 1  # the id columns are PostgreSQL bigints
 
@@ -22,7 +24,6 @@ NEXT_LINK_HEADER = {
     }
 }
 
-Row = TypeVar("Row")
 Statement = TypeVar("Statement", bound=Select[*tuple[Any, ...]])
 
 
@@ -50,12 +51,12 @@ def keyset_params(page: Page) -> dict[str, int]:
     return {"after": page.after, "look_ahead_limit": page.limit + 1}
 
 
-def page_of(rows: Sequence[Row], page: Page, request: Request, response: Response) -> list[Row]:
-    """Trim the look-ahead row and, if it existed, point the Link header at the next page."""
-    if len(rows) <= page.limit:
-        return list(rows)
-    items = list(rows[: page.limit])
-    last_id = getattr(items[-1], "id")  # noqa: B009 - rows are typed by their caller
-    next_url = request.url.include_query_params(after=last_id, limit=page.limit)
-    response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return items
+def page_response(rows: Sequence[Mapping[str, Any]], page: Page, request: Request) -> Response:
+    """The page (the look-ahead row trimmed) and, if that row existed, a Link header
+    pointing at the next page."""
+    items = rows[: page.limit]
+    headers = None
+    if len(rows) > page.limit:
+        next_url = request.url.include_query_params(after=items[-1]["id"], limit=page.limit)
+        headers = {"Link": f'<{next_url}>; rel="next"'}
+    return json_response(records(items), headers=headers)

@@ -14,7 +14,6 @@ request, the final status and the whole duration.
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 import uuid
@@ -23,9 +22,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import DURATION, IN_FLIGHT, REQUESTS
-from shared_models.logs import REQUEST_ID
-
-access_log = logging.getLogger("api.access")
+from shared_models.logs import REQUEST_ID, log_line
 
 SANE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:@/+=-]{1,128}$")
 UNLOGGED = frozenset({"/metrics"})
@@ -49,6 +46,8 @@ class Telemetry:
     def __init__(self, app: ASGIApp, access_log_enabled: bool) -> None:
         self.app = app
         self.access_log_enabled = access_log_enabled
+        # structlog's own logger, once per request: far cheaper than logging's records.
+        self.access_log = log_line("api.access")
         # Label children looked up once per (method, route, status), not per request.
         self.children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
@@ -95,16 +94,11 @@ class Telemetry:
         if not self.access_log_enabled or (scope["path"] in PROBES and status < 400):
             return
         client = scope.get("client")
-        access_log.info(
-            "%s %s %d",
-            method,
-            route,
-            status,
-            extra={
-                "method": method,
-                "route": route,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-                "client": client[0] if client else None,
-            },
+        self.access_log.info(
+            f"{method} {route} {status}",
+            method=method,
+            route=route,
+            status=status,
+            duration_ms=round(seconds * 1000, 2),
+            client=client[0] if client else None,
         )

@@ -2,12 +2,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import Field, TypeAdapter, WithJsonSchema
-from sqlalchemy import update
 
-from api.columns import POST_COLUMNS, PostId, ResultRow, UserId
-from api.database import DbConnection
+from api.columns import POST_COLUMNS, PostId, UserId
+from api.database import Db
 from api.errors import documented, found
-from api.pagination import MAX_ID, NEXT_LINK_HEADER, PageQuery, keyset_params, page_of
+from api.pagination import MAX_ID, NEXT_LINK_HEADER, PageQuery, keyset_params, page_response
+from api.responses import json_response
 from api.schemas import PostCreate, PostOut, PostUpdate
 from api.statements import (
     CREATE_POST,
@@ -16,6 +16,7 @@ from api.statements import (
     POSTS_BY_USER_PAGE,
     POSTS_PAGE,
     USER_EXISTS,
+    updating,
 )
 from shared_models import Post
 
@@ -41,9 +42,10 @@ AuthorFilter = Annotated[
     response_model=PostOut,
     responses=documented(400, 404, 413, 503),
 )
-async def create_post(user_id: UserId, body: PostCreate, db: DbConnection) -> ResultRow:
+async def create_post(user_id: UserId, body: PostCreate, db: Db) -> Response:
     # An unknown user_id violates the foreign key: a 404, decided by the database.
-    return (await db.execute(CREATE_POST, {"user_id": user_id, **body.model_dump()})).one()
+    row = await db.fetchrow(CREATE_POST, user_id=user_id, **body.model_dump())
+    return json_response(dict(found(row, "Post")), status.HTTP_201_CREATED)
 
 
 @router.get(
@@ -52,13 +54,12 @@ async def create_post(user_id: UserId, body: PostCreate, db: DbConnection) -> Re
     response_model=list[PostOut],
     responses={200: {"headers": NEXT_LINK_HEADER}, **documented(404, 503)},
 )
-async def list_user_posts(
-    user_id: UserId, page: PageQuery, db: DbConnection, request: Request, response: Response
-) -> list[ResultRow]:
-    found((await db.execute(USER_EXISTS, {"user_id": user_id})).scalar_one() or None, "User")
-    params = {"user_id": user_id, **keyset_params(page)}
-    rows = (await db.execute(POSTS_BY_USER_PAGE, params)).all()
-    return page_of(rows, page, request, response)
+async def list_user_posts(user_id: UserId, page: PageQuery, db: Db, request: Request) -> Response:
+    async with db.connection() as connection:
+        author = await USER_EXISTS.fetchrow(connection, user_id=user_id)
+        found(True if author and author[0] else None, "User")
+        rows = await POSTS_BY_USER_PAGE.fetch(connection, user_id=user_id, **keyset_params(page))
+    return page_response(rows, page, request)
 
 
 @router.get(
@@ -68,18 +69,13 @@ async def list_user_posts(
     responses={200: {"headers": NEXT_LINK_HEADER}, **documented(503)},
 )
 async def list_posts(
-    page: PageQuery,
-    db: DbConnection,
-    request: Request,
-    response: Response,
-    user_id: AuthorFilter = None,
-) -> list[ResultRow]:
+    page: PageQuery, db: Db, request: Request, user_id: AuthorFilter = None
+) -> Response:
     if user_id is None:
-        rows = (await db.execute(POSTS_PAGE, keyset_params(page))).all()
+        rows = await db.fetch(POSTS_PAGE, **keyset_params(page))
     else:
-        params = {"user_id": user_id, **keyset_params(page)}
-        rows = (await db.execute(POSTS_BY_USER_PAGE, params)).all()
-    return page_of(rows, page, request, response)
+        rows = await db.fetch(POSTS_BY_USER_PAGE, user_id=user_id, **keyset_params(page))
+    return page_response(rows, page, request)
 
 
 @router.get(
@@ -88,8 +84,8 @@ async def list_posts(
     response_model=PostOut,
     responses=documented(404, 503),
 )
-async def get_post(post_id: PostId, db: DbConnection) -> ResultRow:
-    return found((await db.execute(POST_BY_ID, {"post_id": post_id})).one_or_none(), "Post")
+async def get_post(post_id: PostId, db: Db) -> Response:
+    return json_response(dict(found(await db.fetchrow(POST_BY_ID, post_id=post_id), "Post")))
 
 
 @router.patch(
@@ -98,13 +94,14 @@ async def get_post(post_id: PostId, db: DbConnection) -> ResultRow:
     response_model=PostOut,
     responses=documented(400, 404, 413, 503),
 )
-async def update_post(post_id: PostId, body: PostUpdate, db: DbConnection) -> ResultRow:
+async def update_post(post_id: PostId, body: PostUpdate, db: Db) -> Response:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         return await get_post(post_id, db)
-    # Built per request: which columns change depends on the body.
-    statement = update(Post).where(Post.id == post_id).values(**changes).returning(*POST_COLUMNS)
-    return found((await db.execute(statement)).one_or_none(), "Post")
+    statement = updating(Post, POST_COLUMNS, "post_id", changes)
+    return json_response(
+        dict(found(await db.fetchrow(statement, post_id=post_id, **changes), "Post"))
+    )
 
 
 @router.delete(
@@ -114,5 +111,6 @@ async def update_post(post_id: PostId, body: PostUpdate, db: DbConnection) -> Re
     response_class=Response,
     responses=documented(404, 503),
 )
-async def delete_post(post_id: PostId, db: DbConnection) -> None:
-    found((await db.execute(DELETE_POST, {"post_id": post_id})).first(), "Post")
+async def delete_post(post_id: PostId, db: Db) -> Response:
+    found(await db.fetchrow(DELETE_POST, post_id=post_id), "Post")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

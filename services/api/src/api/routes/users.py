@@ -1,12 +1,12 @@
 from fastapi import APIRouter, Request, Response, status
-from sqlalchemy import update
 
-from api.columns import USER_COLUMNS, ResultRow, UserId
-from api.database import DbConnection
+from api.columns import USER_COLUMNS, UserId
+from api.database import Db
 from api.errors import documented, found
-from api.pagination import NEXT_LINK_HEADER, PageQuery, keyset_params, page_of
+from api.pagination import NEXT_LINK_HEADER, PageQuery, keyset_params, page_response
+from api.responses import json_response
 from api.schemas import UserCreate, UserOut, UserUpdate
-from api.statements import CREATE_USER, DELETE_USER, USER_BY_ID, USERS_PAGE
+from api.statements import CREATE_USER, DELETE_USER, USER_BY_ID, USERS_PAGE, updating
 from shared_models import User
 
 router = APIRouter(tags=["users"])
@@ -19,9 +19,10 @@ router = APIRouter(tags=["users"])
     response_model=UserOut,
     responses=documented(400, 409, 413, 503),
 )
-async def create_user(body: UserCreate, db: DbConnection) -> ResultRow:
-    # No check-then-insert: the unique constraints decide, and a violation is a 409.
-    return (await db.execute(CREATE_USER, body.model_dump())).one()
+async def create_user(body: UserCreate, db: Db) -> Response:
+    # No check-then-insert: the unique indexes decide, and a violation is a 409.
+    row = await db.fetchrow(CREATE_USER, **body.model_dump())
+    return json_response(dict(found(row, "User")), status.HTTP_201_CREATED)
 
 
 @router.get(
@@ -30,11 +31,8 @@ async def create_user(body: UserCreate, db: DbConnection) -> ResultRow:
     response_model=list[UserOut],
     responses={200: {"headers": NEXT_LINK_HEADER}, **documented(503)},
 )
-async def list_users(
-    page: PageQuery, db: DbConnection, request: Request, response: Response
-) -> list[ResultRow]:
-    rows = (await db.execute(USERS_PAGE, keyset_params(page))).all()
-    return page_of(rows, page, request, response)
+async def list_users(page: PageQuery, db: Db, request: Request) -> Response:
+    return page_response(await db.fetch(USERS_PAGE, **keyset_params(page)), page, request)
 
 
 @router.get(
@@ -43,8 +41,8 @@ async def list_users(
     response_model=UserOut,
     responses=documented(404, 503),
 )
-async def get_user(user_id: UserId, db: DbConnection) -> ResultRow:
-    return found((await db.execute(USER_BY_ID, {"user_id": user_id})).one_or_none(), "User")
+async def get_user(user_id: UserId, db: Db) -> Response:
+    return json_response(dict(found(await db.fetchrow(USER_BY_ID, user_id=user_id), "User")))
 
 
 @router.patch(
@@ -54,13 +52,14 @@ async def get_user(user_id: UserId, db: DbConnection) -> ResultRow:
     response_model=UserOut,
     responses=documented(400, 404, 409, 413, 503),
 )
-async def update_user(user_id: UserId, body: UserUpdate, db: DbConnection) -> ResultRow:
+async def update_user(user_id: UserId, body: UserUpdate, db: Db) -> Response:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         return await get_user(user_id, db)
-    # Built per request: which columns change depends on the body.
-    statement = update(User).where(User.id == user_id).values(**changes).returning(*USER_COLUMNS)
-    return found((await db.execute(statement)).one_or_none(), "User")
+    statement = updating(User, USER_COLUMNS, "user_id", changes)
+    return json_response(
+        dict(found(await db.fetchrow(statement, user_id=user_id, **changes), "User"))
+    )
 
 
 @router.delete(
@@ -70,6 +69,7 @@ async def update_user(user_id: UserId, body: UserUpdate, db: DbConnection) -> Re
     response_class=Response,
     responses=documented(404, 503),
 )
-async def delete_user(user_id: UserId, db: DbConnection) -> None:
+async def delete_user(user_id: UserId, db: Db) -> Response:
     # The posts go by ON DELETE CASCADE, inside this one statement.
-    found((await db.execute(DELETE_USER, {"user_id": user_id})).first(), "User")
+    found(await db.fetchrow(DELETE_USER, user_id=user_id), "User")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
