@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from typing import Any
 
 from tests.support.compose import ComposeProject
-from tests.support.load import LoadReport
+from tests.support.load import Load, LoadReport
 from tests.support.paths import ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "faults"
@@ -50,3 +52,38 @@ def check_invariants(
     assert all(s.retry_after for s in unavailable), "a 503 without Retry-After"
     if not killed:
         assert figures["cut_responses"] == 0, "a response started but did not finish"
+
+
+class ContainerEvents:
+    """The Docker events of one service's containers while the block runs, on the load's
+    clock: ``(seconds, action)``, e.g. ``(5.2, "kill")``, ``(7.9, "health_status: healthy")``."""
+
+    def __init__(self, stack: ComposeProject, service: str, load: Load) -> None:
+        self.command = [
+            "docker", "events", "--format", "{{.TimeNano}} {{.Action}}",
+            "--filter", "type=container",
+            "--filter", f"label=com.docker.compose.project={stack.project}",
+            "--filter", f"label=com.docker.compose.service={service}",
+        ]  # fmt: skip
+        self.load = load
+        self.events: list[tuple[float, str]] = []
+
+    def __enter__(self) -> ContainerEvents:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True)
+        time.sleep(0.5)  # subscribed before anything happens
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        offset = time.time() - self.load.now()  # wall clock minus the load's clock
+        time.sleep(0.5)  # the last events delivered
+        self.process.terminate()
+        output, _ = self.process.communicate(timeout=10)
+        for line in output.splitlines():
+            nanoseconds, action = line.split(" ", 1)
+            self.events.append((int(nanoseconds) / 1e9 - offset, action))
+
+    def first(self, action: str, after: float = 0.0) -> float:
+        """When ``action`` first happened at or after ``after``."""
+        times = [at for at, happened in self.events if happened == action and at >= after]
+        assert times, f"no {action} after {after:.1f}s in {self.events}"
+        return min(times)
