@@ -16,6 +16,8 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -45,6 +47,8 @@ for proc in Path("/proc").iterdir():
 workers.sort()
 if sys.argv[1:] == ["kill"]:
     os.kill(workers[0], signal.SIGKILL)
+for worker in workers if sys.argv[1:] in (["stop"], ["cont"]) else []:
+    os.kill(worker, signal.SIGSTOP if sys.argv[1] == "stop" else signal.SIGCONT)
 print(json.dumps(workers))
 """
 
@@ -267,6 +271,35 @@ for connection in held:
 """
 
 
+@contextmanager
+def connections_held(stack: ComposeProject) -> Iterator[subprocess.Popen[str]]:
+    """HOG in a one-off migrator container, released on the way out whatever happens."""
+    hog = stack.popen(
+        "run", "--rm", "-T", "--no-deps", "--entrypoint", "python", "migrator", "-c", HOG,
+        stdin=True,
+    )  # fmt: skip
+    try:
+        yield hog
+    finally:
+        if hog.poll() is None:
+            assert hog.stdin is not None
+            hog.stdin.write("release\n")
+            hog.stdin.flush()
+            hog.communicate(timeout=60)
+
+
+@contextmanager
+def workers_stopped(stack: ComposeProject) -> Iterator[None]:
+    """gunicorn's workers SIGSTOPped, and continued on the way out whatever happens. (Not
+    `docker compose pause`: freezing the cgroup fails now and then, "unable to freeze",
+    while a process in it is busy in the kernel.)"""
+    workers(stack, "stop")
+    try:
+        yield
+    finally:
+        workers(stack, "cont")
+
+
 def test_connection_exhaustion(stack: ComposeProject) -> None:
     """Another client holds every connection PostgreSQL allows a non-superuser, and the
     api's own are gone, so each request must connect: a fast 503 with Retry-After (53300,
@@ -274,36 +307,35 @@ def test_connection_exhaustion(stack: ComposeProject) -> None:
     (10 s), and service again once the connections are freed."""
     limit = int(psql(stack, "SHOW max_connections"))
     reserved = int(psql(stack, "SHOW superuser_reserved_connections"))
+    others = (
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' AND usename <> current_user"
+    )
     with Load(stack.base_url, seconds=22) as load:
         load.sleep_until(3)
         load.mark("fault")
-        hog = stack.popen(
-            "run", "--rm", "-T", "--no-deps", "--entrypoint", "python", "migrator", "-c", HOG,
-            stdin=True,
-        )  # fmt: skip
-        assert hog.stdin is not None
-        assert hog.stdout is not None
-        full = hog.stdout.readline()
-        assert full.startswith("full"), full + hog.communicate()[0]
-        # The api holds pooled connections it would go on using; while it is paused they
-        # are terminated and the hog takes their slots, so on resuming it must connect.
-        stack("pause", "api")
-        terminated = psql(
-            stack,
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = 'api'",
-        )
-        time.sleep(1)
-        free = limit - reserved - int(psql(stack, "SELECT count(*) FROM pg_stat_activity "
-                                                  "WHERE backend_type = 'client backend' "
-                                                  "AND usename <> current_user"))  # fmt: skip
-        stack("unpause", "api")
-        load.mark("exhausted")
-        load.sleep_until(load.now() + 6)
-        load.mark("released")
-        hog.stdin.write("release\n")
-        hog.stdin.flush()
-        held = hog.communicate(timeout=60)[0]
+        with connections_held(stack) as hog:
+            assert hog.stdin is not None
+            assert hog.stdout is not None
+            full = hog.stdout.readline()
+            assert full.startswith("full"), full + hog.communicate()[0]
+            # The api holds pooled connections it would go on using; while its workers are
+            # stopped they are terminated and the hog takes their slots: continued, they
+            # must connect.
+            with workers_stopped(stack):
+                terminated = psql(
+                    stack,
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'api'",
+                )
+                time.sleep(1)
+                free = limit - reserved - int(psql(stack, others))
+            load.mark("exhausted")
+            load.sleep_until(load.now() + 6)
+            load.mark("released")
+            hog.stdin.write("release\n")
+            hog.stdin.flush()
+            held = hog.communicate(timeout=60)[0]
     report = load.report()
     during = report.started_between(report.marks["exhausted"], report.marks["released"])
     refused = [s for s in during if s.outcome == "503"]
