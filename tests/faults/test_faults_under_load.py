@@ -97,7 +97,8 @@ def test_database_restart(stack: ComposeProject) -> None:
 def test_api_crash(stack: ComposeProject) -> None:
     """gunicorn (PID 1 of the api container) is SIGKILLed, as the kernel's OOM killer
     would: the restart policy brings the container back. Bound: Docker restarts it after
-    100 ms, and gunicorn imports the app and forks its workers in a few seconds.
+    100 ms, and gunicorn imports the app and forks its workers: a second on a quiet
+    machine, up to 7 s seen on this busy 2-core one.
 
     Not `docker compose kill -s SIGKILL api`: Docker records a kill through its API as an
     operator's stop, and no restart policy applies after one. So the signal comes from the
@@ -116,7 +117,7 @@ def test_api_crash(stack: ComposeProject) -> None:
         )  # fmt: skip
         load.mark("killed")
     report = load.report()
-    recovery = recovered(report, "killed", bound=15)
+    recovery = recovered(report, "killed", bound=20)
     after = stack.inspect(container)
     check_invariants(
         stack, "2-api-crash", report, killed=True,
