@@ -3,9 +3,10 @@
 Each case runs a bounded load (tests.support.load: writers and readers for a fixed time,
 every request recorded), breaks one thing while it runs, and then checks what must
 always hold: every create answered 2xx is in the database, nothing answered 500, every
-503 carried Retry-After, no response was cut once it had started. Each case also checks
-what it promises (recovery within a bound, errors only of a kind, ...) and records its
-figures in tests/artifacts/faults/<case>.json.
+503 carried Retry-After, no response was cut once it had started (unless the process
+serving it was SIGKILLed). Each case also checks what it promises (recovery within a
+bound, errors only of a kind, ...) and records its figures in
+tests/artifacts/faults/<case>.json.
 
 The cases share one stack: each leaves it serving as it found it.
 """
@@ -75,14 +76,15 @@ def recovered(report: LoadReport, mark: str, bound: float) -> float:
 def test_database_restart(stack: ComposeProject) -> None:
     """The database restarts: 503s (with Retry-After) while it is down, then the api
     reconnects by itself. Bound: PostgreSQL is back a second or two after `restart`
-    returns, and one connect attempt in flight may take POSTGRES_CONNECT_TIMEOUT (5 s)."""
-    with Load(stack.base_url, seconds=15) as load:
+    returns, and one connect attempt in flight may take POSTGRES_CONNECT_TIMEOUT (5 s).
+    (Each bound is well inside what the load has left after its fault.)"""
+    with Load(stack.base_url, seconds=16) as load:
         load.sleep_until(4)
         load.mark("fault")
         stack("restart", "db")
         load.mark("restarted")
     report = load.report()
-    recovery = recovered(report, "restarted", bound=10)
+    recovery = recovered(report, "restarted", bound=8)
     check_invariants(
         stack, "1-database-restart", report,
         promise="503s while the database is down, recovery by itself",
@@ -107,7 +109,7 @@ def test_api_crash(stack: ComposeProject) -> None:
     state = stack.inspect(container)
     restarts = state["RestartCount"]
     kill = f"import os, signal; os.kill({state['State']['Pid']}, signal.SIGKILL)"
-    with Load(stack.base_url, seconds=18) as load:
+    with Load(stack.base_url, seconds=26) as load:
         load.sleep_until(4)
         load.mark("fault")
         subprocess.run(
@@ -185,6 +187,7 @@ def test_redeploy_under_load(stack: ComposeProject) -> None:
     exited = events.first("die", sigterm)
     started = events.first("start", exited)
     healthy = events.first("health_status: healthy", started)
+    recovered(report, "healthy", bound=3)  # and serving once reported healthy
     served = min(s.ended for s in report.samples if s.ok and s.ended > started)
     window = report.error_span(fault, report.seconds)
     created = {id_ for status, id_ in in_flight if id_ is not None}
@@ -209,7 +212,7 @@ def test_stop_with_requests_in_flight(stack: ComposeProject) -> None:
     """`docker compose stop api` while requests are in flight: it returns only once they
     have been answered (gunicorn's graceful shutdown, GUNICORN_GRACEFUL_TIMEOUT), and no
     answer is cut. Then `up -d --no-deps api` brings it back."""
-    with Load(stack.base_url, seconds=18) as load:
+    with Load(stack.base_url, seconds=24) as load:
         load.sleep_until(3)
         trickles = TrickledCreates(stack.base_url, count=3, seconds=3).start()
         load.sleep_until(4)
@@ -222,7 +225,7 @@ def test_stop_with_requests_in_flight(stack: ComposeProject) -> None:
         # `start` would run the one-shot steps again first; --no-deps starts the api alone.
         stack("up", "-d", "--no-deps", "api")
     report = load.report()
-    recovery = recovered(report, "start", bound=15)
+    recovery = recovered(report, "start", bound=12)
     stop_took = report.marks["stopped"] - report.marks["fault"]
     check_invariants(
         stack, "4b-stop-in-flight", report,
@@ -312,14 +315,16 @@ def test_connection_exhaustion(stack: ComposeProject) -> None:
         "SELECT count(*) FROM pg_stat_activity "
         "WHERE backend_type = 'client backend' AND usename <> current_user"
     )
-    with Load(stack.base_url, seconds=22) as load:
-        load.sleep_until(3)
-        load.mark("fault")
-        with connections_held(stack) as hog:
-            assert hog.stdin is not None
-            assert hog.stdout is not None
-            full = hog.stdout.readline()
-            assert full.startswith("full"), full + hog.communicate()[0]
+    # The hog first, outside the load's clock (its container takes seconds to start, more
+    # on a busy machine); the api keeps serving from the connections its pools hold.
+    with connections_held(stack) as hog:
+        assert hog.stdin is not None
+        assert hog.stdout is not None
+        full = hog.stdout.readline()
+        assert full.startswith("full"), full + hog.communicate()[0]
+        with Load(stack.base_url, seconds=22) as load:
+            load.sleep_until(3)
+            load.mark("fault")
             # The api holds pooled connections it would go on using; while its workers are
             # stopped they are terminated and the hog takes their slots: continued, they
             # must connect.
