@@ -171,8 +171,8 @@ def test_redeploy_under_load(stack: ComposeProject) -> None:
     from Docker's events: the drain (SIGTERM to exit), the swap (exit to the new start),
     the boot (start to the first answer), and the healthcheck's lag: `--wait` returns at
     the first check that passes, and checks run every `interval` (2 s) from the start.
-    Bound: the drain (the trickles' last second) plus a swap and a boot of a few seconds
-    each on a busy machine."""
+    Bound: the drain (the trickles' last second) plus a swap and a boot: 1.4 s on a quiet
+    machine, up to 9 s seen on this busy one."""
     with Load(stack.base_url, seconds=20) as load, ContainerEvents(stack, "api", load) as events:
         load.sleep_until(4)
         trickles = TrickledCreates(stack.base_url, count=3, seconds=2).start()
@@ -211,8 +211,9 @@ def test_redeploy_under_load(stack: ComposeProject) -> None:
 def test_stop_with_requests_in_flight(stack: ComposeProject) -> None:
     """`docker compose stop api` while requests are in flight: it returns only once they
     have been answered (gunicorn's graceful shutdown, GUNICORN_GRACEFUL_TIMEOUT), and no
-    answer is cut. Then `up -d --no-deps api` brings it back."""
-    with Load(stack.base_url, seconds=24) as load:
+    answer is cut. Then `up -d --no-deps api` brings it back. Bound: a container start and
+    gunicorn's boot, a second on a quiet machine, up to 8 s seen on this busy one."""
+    with Load(stack.base_url, seconds=27) as load:
         load.sleep_until(3)
         trickles = TrickledCreates(stack.base_url, count=3, seconds=3).start()
         load.sleep_until(4)
@@ -225,7 +226,7 @@ def test_stop_with_requests_in_flight(stack: ComposeProject) -> None:
         # `start` would run the one-shot steps again first; --no-deps starts the api alone.
         stack("up", "-d", "--no-deps", "api")
     report = load.report()
-    recovery = recovered(report, "start", bound=12)
+    recovery = recovered(report, "start", bound=15)
     stop_took = report.marks["stopped"] - report.marks["fault"]
     check_invariants(
         stack, "4b-stop-in-flight", report,
