@@ -79,9 +79,12 @@ class ComposeProject:
         merged.command = [*self.command, "-f", str(path)]
         return merged
 
-    def popen(self, *args: str) -> subprocess.Popen[str]:
+    def popen(self, *args: str, stdin: bool = False) -> subprocess.Popen[str]:
+        """``docker compose <args>`` in the background; with ``stdin``, its standard input
+        is a pipe the caller writes to."""
         return subprocess.Popen(
             [*self.command, *args], cwd=ROOT, env=self.env,
+            stdin=subprocess.PIPE if stdin else None,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from asyncpg import Connection, Record
@@ -31,6 +30,8 @@ from api.metrics import (
 from api.settings import ApiDatabaseSettings, ApiSettings
 
 log = logging.getLogger("api")
+
+Ran = TypeVar("Ran")
 
 # What failing to get a connection looks like: refused or timed out, or PostgreSQL
 # saying no (too many clients, starting up, a wrong password).
@@ -55,6 +56,13 @@ class Query:
     async def fetch(self, connection: Connection, **params: Any) -> list[Record]:
         rows: list[Record] = await connection.fetch(self.sql, *self.args(params))
         return rows
+
+
+def stale(connection: Connection, exc: Exception) -> bool:
+    """Whether the statement failed because the connection was dead before it was sent:
+    asyncpg's protocol caught mid-error (InternalClientError "cannot switch to state"),
+    or the connection already closed. Other InterfaceErrors are bugs, and stay 500s."""
+    return isinstance(exc, asyncpg.InternalClientError) or connection.is_closed()
 
 
 async def keep_session(connection: Connection) -> None:
@@ -143,23 +151,40 @@ class Database:
             POOL_WAIT_SECONDS.inc(waited)
         return connection
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        connection = await self.acquire()
-        try:
-            yield connection
-        finally:
-            assert self.pool is not None
-            await self.pool.release(connection)
+    async def release(self, connection: Connection) -> None:
+        assert self.pool is not None
+        await self.pool.release(connection)
+
+    async def run(self, statement: Callable[[Connection], Awaitable[Ran]]) -> Ran:
+        """The statement on a pooled connection. A connection the server closed while it
+        sat in the pool (a restart, a terminated backend) can be handed out in the moment
+        before asyncpg has read the news; asyncpg then refuses the statement before
+        sending anything, so it runs again, once, on a fresh connection."""
+        for attempt in (1, 2):
+            connection = await self.acquire()
+            try:
+                return await statement(connection)
+            except (asyncpg.InternalClientError, asyncpg.InterfaceError) as exc:
+                if not stale(connection, exc):
+                    raise
+                connection.terminate()  # its pool slot reconnects on the next acquire
+                if attempt == 2:
+                    raise DatabaseUnreachableError(f"connection lost: {exc}") from exc
+                log.info("pooled connection was closed by the server; retrying on a new one")
+            except OSError as exc:
+                # Lost mid-statement: it may or may not have run, so no retry; 503.
+                connection.terminate()
+                raise DatabaseUnreachableError(f"connection lost: {exc}") from exc
+            finally:
+                await self.release(connection)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def fetchrow(self, query: Query, **params: Any) -> Record | None:
         """One statement on a pooled connection: its row, or None."""
-        async with self.connection() as connection:
-            return await query.fetchrow(connection, **params)
+        return await self.run(lambda connection: query.fetchrow(connection, **params))
 
     async def fetch(self, query: Query, **params: Any) -> list[Record]:
-        async with self.connection() as connection:
-            return await query.fetch(connection, **params)
+        return await self.run(lambda connection: query.fetch(connection, **params))
 
     async def sample(self, every_seconds: float = 1.0) -> None:
         """Keep the pool gauges current: sampled, so requests pay nothing for them."""

@@ -1,5 +1,6 @@
 from typing import Annotated
 
+from asyncpg import Connection, Record
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import Field, TypeAdapter, WithJsonSchema
 
@@ -55,11 +56,12 @@ async def create_post(user_id: UserId, body: PostCreate, db: Db) -> Response:
     responses={200: {"headers": NEXT_LINK_HEADER}, **documented(404, 503)},
 )
 async def list_user_posts(user_id: UserId, page: PageQuery, db: Db, request: Request) -> Response:
-    async with db.connection() as connection:
+    async def author_and_page(connection: Connection) -> list[Record]:
         author = await USER_EXISTS.fetchrow(connection, user_id=user_id)
         found(True if author and author[0] else None, "User")
-        rows = await POSTS_BY_USER_PAGE.fetch(connection, user_id=user_id, **keyset_params(page))
-    return page_response(rows, page, request)
+        return await POSTS_BY_USER_PAGE.fetch(connection, user_id=user_id, **keyset_params(page))
+
+    return page_response(await db.run(author_and_page), page, request)
 
 
 @router.get(

@@ -1,0 +1,399 @@
+"""Faults under load, end to end: compose.yaml alone, reached through its published port.
+
+Each case runs a bounded load (tests.support.load: writers and readers for a fixed time,
+every request recorded), breaks one thing while it runs, and then checks what must
+always hold: every create answered 2xx is in the database, nothing answered 500, every
+503 carried Retry-After, no response was cut once it had started (unless the process
+serving it was SIGKILLed). Each case also checks what it promises (recovery within a
+bound, errors only of a kind, ...) and records its figures in
+tests/artifacts/faults/<case>.json.
+
+The cases share one stack: each leaves it serving as it found it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from tests.faults.checks import ContainerEvents, check_invariants, lost_writes, psql
+from tests.support.compose import ComposeProject
+from tests.support.load import Load, LoadReport, TrickledCreates
+from tests.support.paths import ROOT
+
+pytestmark = pytest.mark.e2e
+
+# Failures of a connection, not answers: what a client sees while nothing listens.
+CONNECTION_ERRORS = {"ConnectError", "ReadError", "WriteError", "RemoteProtocolError"}
+
+# Run inside the api container: gunicorn's workers are the children of PID 1, its master.
+WORKERS = """
+import json, os, signal, sys
+from pathlib import Path
+workers = []
+for proc in Path("/proc").iterdir():
+    try:
+        parent = (proc / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        command = (proc / "cmdline").read_bytes()
+    except (OSError, IndexError):
+        continue
+    if proc.name.isdigit() and parent == "1" and b"gunicorn" in command:
+        workers.append(int(proc.name))
+workers.sort()
+if sys.argv[1:] == ["kill"]:
+    os.kill(workers[0], signal.SIGKILL)
+for worker in workers if sys.argv[1:] in (["stop"], ["cont"]) else []:
+    os.kill(worker, signal.SIGSTOP if sys.argv[1] == "stop" else signal.SIGCONT)
+print(json.dumps(workers))
+"""
+
+
+def workers(stack: ComposeProject, *args: str) -> list[int]:
+    found: list[int] = json.loads(stack("exec", "-T", "api", "python", "-c", WORKERS, *args).stdout)
+    return found
+
+
+def only_connection_errors(report: LoadReport) -> None:
+    """Clients were turned away (or, where a process was killed, cut off), never answered
+    with an error status."""
+    errors = report.errors_by_kind()
+    assert all(kind in CONNECTION_ERRORS or kind.endswith(" cut") for kind in errors), errors
+
+
+def recovered(report: LoadReport, mark: str, bound: float) -> float:
+    after = report.first_write_after(mark)
+    assert after is not None, f"no write succeeded after {mark}: {report.errors_by_kind()}"
+    assert after < bound, f"the first write after {mark} took {after:.1f}s (bound {bound}s)"
+    return round(after, 3)
+
+
+def test_database_restart(stack: ComposeProject) -> None:
+    """The database restarts: 503s (with Retry-After) while it is down, then the api
+    reconnects by itself. Bound: PostgreSQL is back a second or two after `restart`
+    returns, and one connect attempt in flight may take POSTGRES_CONNECT_TIMEOUT (5 s).
+    (Each bound is well inside what the load has left after its fault.)"""
+    with Load(stack.base_url, seconds=16) as load:
+        load.sleep_until(4)
+        load.mark("fault")
+        stack("restart", "db")
+        load.mark("restarted")
+    report = load.report()
+    recovery = recovered(report, "restarted", bound=8)
+    check_invariants(
+        stack, "1-database-restart", report,
+        promise="503s while the database is down, recovery by itself",
+        restart_command_s=round(report.marks["restarted"] - report.marks["fault"], 3),
+        first_write_after_restart_s=recovery,
+        unavailable_window_s=round(report.error_span(0, report.seconds), 3),
+    )  # fmt: skip
+    assert set(report.errors_by_kind()) <= {"503"}, report.errors_by_kind()
+    assert all(s.ok for s in report.started_between(report.seconds - 3, report.seconds))
+
+
+def test_api_crash(stack: ComposeProject) -> None:
+    """gunicorn (PID 1 of the api container) is SIGKILLed, as the kernel's OOM killer
+    would: the restart policy brings the container back. Bound: Docker restarts it after
+    100 ms, and gunicorn imports the app and forks its workers: a second on a quiet
+    machine, up to 7 s seen on this busy 2-core one.
+
+    Not `docker compose kill -s SIGKILL api`: Docker records a kill through its API as an
+    operator's stop, and no restart policy applies after one. So the signal comes from the
+    host's PID namespace, as a real crash's would."""
+    container = stack.container_ids("api")[0]
+    state = stack.inspect(container)
+    restarts = state["RestartCount"]
+    kill = f"import os, signal; os.kill({state['State']['Pid']}, signal.SIGKILL)"
+    with Load(stack.base_url, seconds=26) as load:
+        load.sleep_until(4)
+        load.mark("fault")
+        subprocess.run(
+            ["docker", "run", "--rm", "--pid=host", "--network=none", "--user=0",
+             "--entrypoint=python", state["Image"], "-c", kill],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        load.mark("killed")
+    report = load.report()
+    recovery = recovered(report, "killed", bound=20)
+    after = stack.inspect(container)
+    check_invariants(
+        stack, "2-api-crash", report, killed=True,
+        promise="the restart policy brings the api back; refused connections counted",
+        container_restarts=after["RestartCount"] - restarts,
+        first_write_after_crash_s=recovery,
+        refusal_window_s=round(report.error_span(0, report.seconds), 3),
+    )  # fmt: skip
+    assert after["RestartCount"] == restarts + 1
+    assert after["State"]["Running"]
+    only_connection_errors(report)
+
+
+def test_one_worker_killed(stack: ComposeProject) -> None:
+    """One gunicorn worker is SIGKILLed: the master forks a replacement, the other worker
+    serves meanwhile. Only requests in flight on that worker may fail: each load task has
+    one request in flight at most, so no more errors than tasks, and none that started
+    after the kill."""
+    container = stack.container_ids("api")[0]
+    started_at = stack.inspect(container)["State"]["StartedAt"]
+    before = workers(stack)
+    tasks = 6
+    with Load(stack.base_url, seconds=12, writers=tasks // 2, readers=tasks // 2) as load:
+        load.sleep_until(4)
+        load.mark("fault")
+        workers(stack, "kill")
+        load.mark("killed")
+    report = load.report()
+    give_up = time.monotonic() + 10
+    while len(after := workers(stack)) < len(before) and time.monotonic() < give_up:
+        time.sleep(0.2)
+    failed = [s for s in report.samples if not s.ok]
+    check_invariants(
+        stack, "3-worker-killed", report, killed=True,
+        promise="the master replaces the worker; errors only in flight on it",
+        workers_before=before, workers_after=after, load_tasks=tasks,
+    )  # fmt: skip
+    assert len(after) == len(before), (before, after)
+    assert before[0] not in after, (before, after)
+    assert stack.inspect(container)["State"]["StartedAt"] == started_at, "the container restarted"
+    assert len(failed) <= tasks, report.errors_by_kind()
+    assert all(s.started <= report.marks["killed"] + 0.5 for s in failed), "failed after the kill"
+    only_connection_errors(report)
+
+
+def test_redeploy_under_load(stack: ComposeProject) -> None:
+    """`up -d --wait --no-deps --force-recreate api`: the old gunicorn finishes what is in
+    flight (trickled creates span its SIGTERM), then the new container starts. Measured
+    from Docker's events: the drain (SIGTERM to exit), the swap (exit to the new start),
+    the boot (start to the first answer), and the healthcheck's lag: `--wait` returns at
+    the first check that passes, and checks run every `interval` (2 s) from the start.
+    Bound: the drain (the trickles' last second) plus a swap and a boot: 1.4 s on a quiet
+    machine, up to 9 s seen on this busy one."""
+    with Load(stack.base_url, seconds=20) as load, ContainerEvents(stack, "api", load) as events:
+        load.sleep_until(4)
+        trickles = TrickledCreates(stack.base_url, count=3, seconds=2).start()
+        load.sleep_until(5)
+        load.mark("fault")
+        stack("up", "-d", "--wait", "--no-deps", "--force-recreate", "api")
+        load.mark("healthy")
+        in_flight = trickles.join()
+    report = load.report()
+    fault = report.marks["fault"]
+    sigterm = events.first("kill", fault)
+    exited = events.first("die", sigterm)
+    started = events.first("start", exited)
+    healthy = events.first("health_status: healthy", started)
+    recovered(report, "healthy", bound=3)  # and serving once reported healthy
+    served = min(s.ended for s in report.samples if s.ok and s.ended > started)
+    window = report.error_span(fault, report.seconds)
+    created = {id_ for status, id_ in in_flight if id_ is not None}
+    check_invariants(
+        stack, "4a-redeploy", report,
+        promise="in-flight requests complete, none cut; refusal window measured",
+        in_flight_requests=[status for status, _ in in_flight],
+        refusal_window_s=round(window, 3),
+        drain_s=round(exited - sigterm, 3),
+        swap_s=round(started - exited, 3),
+        boot_s=round(served - started, 3),
+        healthy_after_serving_s=round(healthy - served, 3),
+        up_wait_s=round(report.marks["healthy"] - fault, 3),
+    )  # fmt: skip
+    assert [status for status, _ in in_flight] == ["201"] * 3, in_flight
+    assert not lost_writes(stack, created)
+    only_connection_errors(report)
+    assert window < 15
+
+
+def test_stop_with_requests_in_flight(stack: ComposeProject) -> None:
+    """`docker compose stop api` while requests are in flight: it returns only once they
+    have been answered (gunicorn's graceful shutdown, GUNICORN_GRACEFUL_TIMEOUT), and no
+    answer is cut. Then `up -d --no-deps api` brings it back. Bound: a container start and
+    gunicorn's boot, a second on a quiet machine, up to 8 s seen on this busy one."""
+    with Load(stack.base_url, seconds=27) as load:
+        load.sleep_until(3)
+        trickles = TrickledCreates(stack.base_url, count=3, seconds=3).start()
+        load.sleep_until(4)
+        load.mark("fault")
+        stack("stop", "api")
+        load.mark("stopped")
+        in_flight = trickles.join()
+        load.sleep_until(10)
+        load.mark("start")
+        # `start` would run the one-shot steps again first; --no-deps starts the api alone.
+        stack("up", "-d", "--no-deps", "api")
+    report = load.report()
+    recovery = recovered(report, "start", bound=15)
+    stop_took = report.marks["stopped"] - report.marks["fault"]
+    check_invariants(
+        stack, "4b-stop-in-flight", report,
+        promise="stop waits for in-flight requests; none cut",
+        in_flight_requests=[status for status, _ in in_flight],
+        stop_took_s=round(stop_took, 3),
+        first_write_after_start_s=recovery,
+    )  # fmt: skip
+    assert [status for status, _ in in_flight] == ["201"] * 3, in_flight
+    assert not lost_writes(stack, {id_ for _, id_ in in_flight if id_ is not None})
+    # The trickles had 2 s of body left when stop began: stop waited for them.
+    assert stop_took > 1.5
+    only_connection_errors(report)
+
+
+HOG = """
+import sys, threading, time
+import psycopg
+from migrator.settings import MigratorDatabaseSettings
+
+url = MigratorDatabaseSettings.load().url("psycopg")
+params = dict(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+              dbname=url.database, connect_timeout=5, application_name="hog", autocommit=True)
+FULL = ("too many clients", "remaining connection slots are reserved")
+held = []
+
+def take():
+    try:
+        held.append(psycopg.connect(**params))
+        return True
+    except psycopg.OperationalError as exc:
+        if not any(text in str(exc) for text in FULL):
+            raise
+        return False
+
+while take():
+    pass
+print(f"full {len(held)}", flush=True)
+released = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.readline(), released.set()), daemon=True).start()
+while not released.is_set():  # any slot freed meanwhile is taken too
+    if not take():
+        time.sleep(0.01)
+print(f"held {len(held)}", flush=True)
+for connection in held:
+    connection.close()
+"""
+
+
+@contextmanager
+def connections_held(stack: ComposeProject) -> Iterator[subprocess.Popen[str]]:
+    """HOG in a one-off migrator container, released on the way out whatever happens."""
+    hog = stack.popen(
+        "run", "--rm", "-T", "--no-deps", "--entrypoint", "python", "migrator", "-c", HOG,
+        stdin=True,
+    )  # fmt: skip
+    try:
+        yield hog
+    finally:
+        if hog.poll() is None:
+            assert hog.stdin is not None
+            hog.stdin.write("release\n")
+            hog.stdin.flush()
+            hog.communicate(timeout=60)
+
+
+@contextmanager
+def workers_stopped(stack: ComposeProject) -> Iterator[None]:
+    """gunicorn's workers SIGSTOPped, and continued on the way out whatever happens. (Not
+    `docker compose pause`: freezing the cgroup fails now and then, "unable to freeze",
+    while a process in it is busy in the kernel.)"""
+    workers(stack, "stop")
+    try:
+        yield
+    finally:
+        workers(stack, "cont")
+
+
+def test_connection_exhaustion(stack: ComposeProject) -> None:
+    """Another client holds every connection PostgreSQL allows a non-superuser, and the
+    api's own are gone, so each request must connect: a fast 503 with Retry-After (53300,
+    too many clients), never a wait past POSTGRES_CONNECT_TIMEOUT + DB_POOL_TIMEOUT
+    (10 s), and service again once the connections are freed."""
+    limit = int(psql(stack, "SHOW max_connections"))
+    reserved = int(psql(stack, "SHOW superuser_reserved_connections"))
+    others = (
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE backend_type = 'client backend' AND usename <> current_user"
+    )
+    # The hog first, outside the load's clock (its container takes seconds to start, more
+    # on a busy machine); the api keeps serving from the connections its pools hold.
+    with connections_held(stack) as hog:
+        assert hog.stdin is not None
+        assert hog.stdout is not None
+        full = hog.stdout.readline()
+        assert full.startswith("full"), full + hog.communicate()[0]
+        with Load(stack.base_url, seconds=22) as load:
+            load.sleep_until(3)
+            load.mark("fault")
+            # The api holds pooled connections it would go on using; while its workers are
+            # stopped they are terminated and the hog takes their slots: continued, they
+            # must connect.
+            with workers_stopped(stack):
+                terminated = psql(
+                    stack,
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'api'",
+                )
+                time.sleep(1)
+                free = limit - reserved - int(psql(stack, others))
+            load.mark("exhausted")
+            load.sleep_until(load.now() + 6)
+            load.mark("released")
+            hog.stdin.write("release\n")
+            hog.stdin.flush()
+            held = hog.communicate(timeout=60)[0]
+    report = load.report()
+    during = report.started_between(report.marks["exhausted"], report.marks["released"])
+    refused = [s for s in during if s.outcome == "503"]
+    recovery = recovered(report, "released", bound=10)
+    check_invariants(
+        stack, "5-connection-exhaustion", report,
+        promise="fast 503 with Retry-After, never a hang; recovery when freed",
+        max_connections=limit, superuser_reserved=reserved,
+        hog=" ".join(held.split()), api_connections_terminated=int(terminated),
+        free_slots_when_exhausted=free,
+        requests_while_exhausted=len(during), answered_503_while_exhausted=len(refused),
+        slowest_while_exhausted_s=round(max(s.seconds for s in during), 3),
+        first_write_after_release_s=recovery,
+    )  # fmt: skip
+    assert free == 0
+    assert refused, "no request found the connections exhausted"
+    assert all(s.outcome == "503" for s in during if not s.ok), report.errors_by_kind()
+    assert max(s.seconds for s in during) < 10
+    assert set(report.errors_by_kind()) <= {"503"}, report.errors_by_kind()
+
+
+def test_slow_clients(stack: ComposeProject) -> None:
+    """300 connections send their request headers a byte every half second through the
+    published port. Normal clients go on being served: their p99 during it against before,
+    and no error."""
+    slow, seconds = 300, 12
+    with Load(stack.base_url, seconds=22) as load:
+        load.sleep_until(6)
+        load.mark("fault")
+        clients = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.slow_clients",
+             str(stack.port), str(slow), str(seconds)],
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        output, _ = clients.communicate(timeout=seconds + 30)
+        load.mark("done")
+    report = load.report()
+    counts = json.loads(output)
+    fault, done = report.marks["fault"], report.marks["done"]
+    p99_before = report.latency_ms(1, fault, 0.99)
+    p99_during = report.latency_ms(fault + 2, done, 0.99)
+    check_invariants(
+        stack, "6-slow-clients", report,
+        promise="normal clients keep being served",
+        slow_clients=counts, slow_client_seconds=seconds,
+        p50_before_ms=report.latency_ms(1, fault, 0.5),
+        p50_during_ms=report.latency_ms(fault + 2, done, 0.5),
+        p99_before_ms=p99_before, p99_during_ms=p99_during,
+        normal_requests_during=len(report.started_between(fault + 2, done)),
+    )  # fmt: skip
+    assert counts["connected"] == slow
+    assert not report.errors_by_kind()
+    # Served, not merely answered: a starved server would take seconds.
+    assert p99_during < 1000
