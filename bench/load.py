@@ -76,8 +76,10 @@ class Result:
     p99_ms: float
     errors: int
     requests: int
-    # CPU seconds each measured part (bench.measure) used during the run.
+    # CPU seconds each measured part (bench.measure) used during the run, and how long
+    # the run took on the wall clock (wrk's start and exit included).
     cpu_s: dict[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
 
     @property
     def succeeded(self) -> int:

@@ -9,6 +9,7 @@ container runtime). Each is read as a cumulative clock; a run costs the differen
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -24,34 +25,41 @@ RUNTIME_DAEMONS = {"dockerd", "containerd"}
 
 def container_cpu(pid: int) -> CpuClock:
     """The CPU of the cgroup that process ``pid`` (a container's, from `docker inspect`'s
-    State.Pid) is in, on cgroup v2 or v1. Paths in /proc/<pid>/cgroup are relative to our
-    own cgroup namespace, which is the host's when run on the host, as here."""
-    memberships = [
-        line.split(":", 2) for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()
-    ]
-    if (CGROUP_ROOT / "cgroup.controllers").exists():  # v2 alone: one hierarchy, "0::/path"
-        (path,) = (path for _, controllers, path in memberships if controllers == "")
-        stat = CGROUP_ROOT / path.lstrip("/") / "cpu.stat"
-        return lambda: _usage_usec(stat) / 1e6
-    # v1 (or hybrid): the cpuacct hierarchy, mounted alone or as cpu,cpuacct.
+    State.Pid) is in. Paths in /proc/<pid>/cgroup are relative to our own cgroup
+    namespace, which is the host's when the bench runs on the host, as it does."""
+    counter = cgroup_cpu_file(Path(f"/proc/{pid}/cgroup").read_text(), CGROUP_ROOT)
+    return functools.partial(read_cgroup_cpu, counter)
+
+
+def cgroup_cpu_file(memberships: str, root: Path) -> Path:
+    """The file that counts a cgroup's CPU, from the process's /proc/<pid>/cgroup text:
+    cpu.stat on cgroup v2, cpuacct.usage on v1 (or a hybrid host)."""
+    entries = [line.split(":", 2) for line in memberships.splitlines() if line]
+    if (root / "cgroup.controllers").exists():  # v2 alone: one hierarchy, "0::/path"
+        (path,) = (path for _, controllers, path in entries if controllers == "")
+        return root / path.lstrip("/") / "cpu.stat"
+    # v1: the cpuacct hierarchy, mounted alone or together with cpu.
     candidates = [
-        CGROUP_ROOT / mount / path.lstrip("/") / "cpuacct.usage"
-        for _, controllers, path in memberships
+        root / mount / path.lstrip("/") / "cpuacct.usage"
+        for _, controllers, path in entries
         if "cpuacct" in controllers.split(",")
         for mount in (controllers, "cpuacct", "cpu,cpuacct")
     ]
-    usage = next((candidate for candidate in candidates if candidate.exists()), None)
-    if usage is None:
-        raise RuntimeError(f"no cpuacct or cgroup v2 CPU counter found for process {pid}")
-    return lambda: int(usage.read_text()) / 1e9  # nanoseconds
+    found = next((candidate for candidate in candidates if candidate.exists()), None)
+    if found is None:
+        raise RuntimeError(f"no cgroup v2 cpu.stat or v1 cpuacct.usage under {root}")
+    return found
 
 
-def _usage_usec(stat: Path) -> int:
-    for line in stat.read_text().splitlines():
+def read_cgroup_cpu(counter: Path) -> float:
+    """Seconds, from cpu.stat's usage_usec (v2) or cpuacct.usage's nanoseconds (v1)."""
+    if counter.name == "cpuacct.usage":
+        return int(counter.read_text()) / 1e9
+    for line in counter.read_text().splitlines():
         name, value = line.split()
         if name == "usage_usec":
-            return int(value)
-    raise RuntimeError(f"{stat} has no usage_usec")
+            return int(value) / 1e6
+    raise RuntimeError(f"{counter} has no usage_usec")
 
 
 def process_tree_cpu(pid: int) -> CpuClock:

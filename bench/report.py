@@ -46,15 +46,22 @@ def median_result(results: list[Result]) -> Result:
     )
 
 
-def cpu_per_thousand(results: list[Result]) -> dict[str, float] | None:
-    """CPU seconds per 1,000 requests, by part: the median over the runs that did any."""
+def cpu_per_thousand(
+    results: list[Result], idle_per_s: dict[str, float] | None = None
+) -> dict[str, float] | None:
+    """CPU seconds per 1,000 requests, by part: the median over the runs that did any.
+    With ``idle_per_s``, what each part spends idle over the run's duration is taken off
+    first: what the requests themselves cost."""
     done = [r for r in results if r.requests]
     if not done:
         return None
-    parts = done[0].cpu_s
-    return {
-        part: statistics.median(r.cpu_s[part] / r.requests * 1000 for r in done) for part in parts
-    }
+    idle = idle_per_s or {}
+
+    def per_thousand(result: Result, part: str) -> float:
+        driven = result.cpu_s[part] - idle.get(part, 0.0) * result.wall_s
+        return driven / result.requests * 1000
+
+    return {part: statistics.median(per_thousand(r, part) for r in done) for part in done[0].cpu_s}
 
 
 def rate(result: Result) -> str:
@@ -72,8 +79,8 @@ def share(part: float, whole: float) -> str:
     return f"{part / whole:.0%}" if whole else "n/a"
 
 
-def seconds_cell(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+def seconds_cell(value: float) -> str:
+    return f"{value:,.3f}"
 
 
 def describe_machine() -> str:
@@ -87,7 +94,9 @@ def describe_machine() -> str:
     return f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}, {python}"
 
 
-def speed_table(ours: App, tutorial: App) -> tuple[list[str], list[dict[str, Any]]]:
+def speed_table(
+    ours: App, tutorial: App, idle_per_s: dict[str, float]
+) -> tuple[list[str], list[dict[str, Any]]]:
     lines = [
         "| scenario | ours req/s | tutorial req/s | ours/tutorial | ours p50 / p99 ms"
         " | tutorial p50 / p99 ms | errors ours / tutorial |",
@@ -107,6 +116,10 @@ def speed_table(ours: App, tutorial: App) -> tuple[list[str], list[dict[str, Any
                     OURS: cpu_per_thousand(ours.results[name]),
                     TUTORIAL: cpu_per_thousand(tutorial.results[name]),
                 },
+                "cpu_s_per_1000_above_idle": {
+                    OURS: cpu_per_thousand(ours.results[name], idle_per_s),
+                    TUTORIAL: cpu_per_thousand(tutorial.results[name], idle_per_s),
+                },
             }
         )
         lines.append(
@@ -116,31 +129,31 @@ def speed_table(ours: App, tutorial: App) -> tuple[list[str], list[dict[str, Any
     return lines, rows
 
 
-def cpu_table(apps: list[App], parts: list[str]) -> list[str]:
+def cpu_table(apps: list[App], parts: list[str], idle_per_s: dict[str, float]) -> list[str]:
     """Per scenario and app driven, CPU seconds per 1,000 requests by part, the runtime's
-    share of the total, and the driven app's own CPU per request in microseconds."""
+    share of the total, the runtime's figure without its idle floor, and the driven app's
+    own CPU per request in microseconds."""
     shown = [part for part in (API, DB, RUNTIME, TUTORIAL_PART) if part in parts]
+    extra = ["runtime share", "runtime above idle"] if RUNTIME in shown else []
+    columns = [*shown, "all", *extra, "own us/request"]
     lines = [
-        f"| scenario | driven | {' | '.join(shown)} | all | runtime share | own us/request |",
-        f"|---|---|{'---:|' * (len(shown) + 3)}",
+        f"| scenario | driven | {' | '.join(columns)} |",
+        f"|---|---|{'---:|' * len(columns)}",
     ]
     for name in apps[0].results:
         for app in apps:
             per_thousand = cpu_per_thousand(app.results[name])
-            if per_thousand is None:
-                lines.append(
-                    f"| {name} | {app.name} | {' | '.join('-' for _ in shown)} | - | - | - |"
-                )
+            above_idle = cpu_per_thousand(app.results[name], idle_per_s)
+            if per_thousand is None or above_idle is None:
+                lines.append(f"| {name} | {app.name} | {' | '.join('-' for _ in columns)} |")
                 continue
             total = sum(per_thousand[part] for part in shown)
-            share = (
-                f"{per_thousand[RUNTIME] / total:.0%}" if RUNTIME in per_thousand and total else "-"
-            )
+            cells = [seconds_cell(per_thousand[part]) for part in shown] + [seconds_cell(total)]
+            if extra:
+                cells += [share(per_thousand[RUNTIME], total), seconds_cell(above_idle[RUNTIME])]
             own_us = per_thousand[OWN_PART[app.name]] * 1000  # s per 1,000 -> us per 1
-            cells = " | ".join(seconds_cell(per_thousand.get(part)) for part in shown)
-            lines.append(
-                f"| {name} | {app.name} | {cells} | {total:.3f} | {share} | {own_us:,.0f} |"
-            )
+            cells.append(f"{own_us:,.0f}")
+            lines.append(f"| {name} | {app.name} | {' | '.join(cells)} |")
     return lines
 
 
@@ -196,7 +209,7 @@ def write_report(outcome: Outcome) -> str:
     bench = outcome.bench
     ours, tutorial = bench.apps
     machine = describe_machine()
-    speed, rows = speed_table(ours, tutorial)
+    speed, rows = speed_table(ours, tutorial, outcome.idle_cpu_s_per_s)
     parts = [part for part in bench.cpu.clocks if "/" not in part]
     lines = [
         f"{bench.mode} mode; {outcome.users:,} users, {outcome.posts:,} posts; median of"
@@ -206,7 +219,7 @@ def write_report(outcome: Outcome) -> str:
         "",
         "CPU seconds per 1,000 requests, by part (median of the rounds):",
         "",
-        *cpu_table(bench.apps, parts),
+        *cpu_table(bench.apps, parts, outcome.idle_cpu_s_per_s),
         "",
         *summary_lines(outcome),
     ]

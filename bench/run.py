@@ -45,9 +45,10 @@ def measured_run(
     bench: Bench, app: App, scenario: Scenario, seconds: float, users: int, tag: str
 ) -> Result:
     """One wrk run, with every part's CPU read just before and just after it."""
-    before = bench.cpu.read()
+    before, started_at = bench.cpu.read(), time.monotonic()
     result = run_wrk(app.base_url, scenario.paths[app.name], scenario, seconds, users, tag)
     result.cpu_s = bench.cpu.spent(before, bench.cpu.read())
+    result.wall_s = time.monotonic() - started_at
     app.results.setdefault(scenario.name, []).append(result)
     return result
 
@@ -79,12 +80,13 @@ def run_rounds(bench: Bench, posts: int, users: int, rounds: int, seconds: float
 
 def idle_cpu(bench: Bench, seconds: float) -> dict[str, float]:
     """Each part's CPU per second with nothing driven: health checks, the engine's other
-    containers; what every run's figures carry beside the requests."""
+    containers; what every run's figures carry beside the requests. At least a few
+    seconds, to see a few of the 1-2 s health checks."""
+    seconds = max(seconds, 4.0)
     before = bench.cpu.read()
     time.sleep(seconds)
-    return {
-        part: spent / seconds for part, spent in bench.cpu.spent(before, bench.cpu.read()).items()
-    }
+    spent = bench.cpu.spent(before, bench.cpu.read())
+    return {part: value / seconds for part, value in spent.items()}
 
 
 @contextlib.contextmanager
