@@ -101,7 +101,7 @@ lint: ## ruff (lint and format check), mypy, hadolint, and the generated docs up
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
-	$(UV) run --frozen hadolint services/api/Dockerfile services/migrator/Dockerfile
+	$(UV) run --frozen hadolint services/api/Dockerfile services/migrator/Dockerfile bench/baseline/Dockerfile
 	$(UV) run --frozen python -m tools.docs --check
 
 fmt: ## Format and autofix with ruff

@@ -1,4 +1,4 @@
--- Shared by every scenario: one JSON line that bench/run.py reads.
+-- Shared by every scenario: one JSON line that bench/load.py reads.
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

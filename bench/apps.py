@@ -1,0 +1,220 @@
+"""The two apps on one database, started either way the bench runs them, with the parts
+whose CPU it measures.
+
+compose (the default): compose.yaml exactly as users run it (its own project name,
+production shape, the api's published port), with bench/compose.tutorial.yaml merged
+on top: the tutorial's own image, on its own published port, on the same `db` and data.
+
+host (a diagnostic): both apps as host processes on a throwaway durable PostgreSQL,
+our gunicorn with the real configuration, the tutorial under uvicorn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.data import ComposeDatabase, Database, HostDatabase, host_pgbench
+from bench.load import OURS, TUTORIAL, Result
+from bench.measure import (
+    CpuClock,
+    CpuMeter,
+    container_cpu,
+    process_tree_cpu,
+    processes_cpu,
+    runtime_processes,
+)
+from tests.support.compose import ComposeProject, docker_available
+from tests.support.databases import create_database
+from tests.support.postgres import (
+    ContainerPostgres,
+    LocalPostgres,
+    PostgresServer,
+    free_port,
+    throwaway_server,
+)
+from tests.support.processes import alembic, running_api, service_env, wait_for_http
+from tests.support.roles import set_up_roles
+
+BENCH = Path(__file__).resolve().parent
+TUTORIAL_COMPOSE_FILE = "bench/compose.tutorial.yaml"
+# The measured parts, in the order the report shows them.
+API, DB, RUNTIME, TUTORIAL_PART = "api", "db", "runtime", "tutorial"
+
+
+@dataclass
+class App:
+    name: str
+    base_url: str
+    pid: int  # the root of the process tree serving it (gunicorn's master, uvicorn)
+    results: dict[str, list[Result]] = field(default_factory=dict)
+
+
+@dataclass
+class Bench:
+    mode: str
+    apps: list[App]  # ours, then the tutorial
+    database: Database
+    cpu: CpuMeter
+    setup_s: dict[str, float]  # how long the setup's steps took
+    platform: str  # what serves them, beyond the machine: engine, Compose, cgroups
+
+
+# -- compose -------------------------------------------------------------------------
+
+
+def timed(stack: ComposeProject, *args: str) -> float:
+    started = time.monotonic()
+    stack(*args)
+    return time.monotonic() - started
+
+
+def docker_platform() -> str:
+    info = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}} {{.CgroupVersion}} {{.CgroupDriver}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    compose = subprocess.run(
+        ["docker", "compose", "version", "--short"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    version, cgroup, driver = [*info, "?", "?", "?"][:3]
+    return f"Docker {version}, Compose {compose}, cgroup v{cgroup} ({driver})"
+
+
+@contextlib.contextmanager
+def compose_bench(time_migrator: bool = True) -> Iterator[Bench]:
+    if not docker_available():
+        raise SystemExit(
+            'compose mode needs Docker (sandbox: eval "$(../shared/docker-sandbox/setup --env)");'
+            " `make bench args=--host` runs the apps as host processes instead"
+        )
+    stack = ComposeProject(prefix="bench", files=("compose.yaml", TUTORIAL_COMPOSE_FILE))
+    tutorial_port = free_port()
+    stack.env["BENCH_TUTORIAL_PORT"] = str(tutorial_port)
+    try:
+        setup_s = {
+            "build_s": timed(stack, "build"),
+            "up_new_volume_s": timed(stack, "up", "--wait"),  # initdb, roles, migrations
+        }
+        if time_migrator:  # a container start and `alembic upgrade head` with nothing to do
+            setup_s["migrator_run_at_head_s"] = timed(stack, "run", "--rm", "migrator")
+        containers = {
+            service: stack.inspect(container_id)
+            for service in ("api", "db", "tutorial")
+            for container_id in stack.container_ids(service)
+        }
+        pids = {
+            service: int(container["State"]["Pid"]) for service, container in containers.items()
+        }
+        apps = [
+            App(OURS, stack.base_url, pids["api"]),
+            App(TUTORIAL, f"http://127.0.0.1:{tutorial_port}", pids["tutorial"]),
+        ]
+        for app, path, service in ((apps[0], "/readyz", "api"), (apps[1], "/", "tutorial")):
+            wait_for_http(app.base_url + path, 60, describe=functools.partial(stack.logs, service))
+        runtime = runtime_processes(
+            (container["Id"] for container in containers.values()), (stack.port, tutorial_port)
+        )
+        clocks: dict[str, CpuClock] = {
+            API: container_cpu(pids["api"]),
+            DB: container_cpu(pids["db"]),
+            RUNTIME: processes_cpu(process for group in runtime.values() for process in group),
+            TUTORIAL_PART: container_cpu(pids["tutorial"]),
+            # The runtime's share, kind by kind (in the JSON and the report's summary).
+            **{f"{RUNTIME}/{kind}": processes_cpu(group) for kind, group in runtime.items()},
+        }
+        counted = ", ".join(f"{kind} x{len(group)}" for kind, group in sorted(runtime.items()))
+        yield Bench(
+            mode="compose",
+            apps=apps,
+            database=ComposeDatabase(stack),
+            cpu=CpuMeter(clocks),
+            setup_s=setup_s,
+            platform=f"{docker_platform()}; runtime processes measured: {counted}",
+        )
+    finally:
+        stack.remove()
+
+
+# -- host ----------------------------------------------------------------------------
+
+
+def server_cpu(server: PostgresServer) -> CpuClock:
+    """The throwaway server's postmaster and backends, or its container."""
+    if isinstance(server, LocalPostgres):
+        postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+        return process_tree_cpu(postmaster)
+    if isinstance(server, ContainerPostgres):
+        pid = subprocess.run(
+            ["docker", "inspect", "--format", "{{.State.Pid}}", server.name],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return container_cpu(int(pid))
+    raise TypeError(f"unknown server kind {type(server).__name__}")
+
+
+@contextlib.contextmanager
+def running_tutorial(database_url_env: dict[str, str], log: Path) -> Iterator[App]:
+    port = free_port()
+    # As the tutorial runs it (uvicorn's defaults, access log included), minus --reload.
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)]
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            command, cwd=BENCH / "baseline", env=database_url_env, stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        app = App(TUTORIAL, f"http://127.0.0.1:{port}", process.pid)
+        wait_for_http(
+            app.base_url + "/", 60, alive=lambda: process.poll() is None, describe=log.read_text
+        )
+        yield app
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def host_bench(logs: Path) -> Iterator[Bench]:
+    server = throwaway_server(durable=True)
+    try:
+        server.start()
+        database = create_database(server.url, prefix="bench")
+        set_up_roles(database)
+        started = time.monotonic()
+        alembic(database, "upgrade", "head")
+        migrations_s = time.monotonic() - started
+        tutorial_env = service_env(database.set(drivername="postgresql+psycopg"))
+        # The stack's settings (compose.yaml passes none, so the settings' defaults, access
+        # log on), bar the address; two workers, as on a 2-core host.
+        with (
+            running_api(database, logs, ACCESS_LOG="true") as ours,
+            running_tutorial(tutorial_env, logs / "tutorial.log") as tutorial,
+        ):
+            wait_for_http(ours.base_url + "/readyz", 60)
+            yield Bench(
+                mode="host",
+                apps=[App(OURS, ours.base_url, ours.process.pid), tutorial],
+                database=HostDatabase(database, host_pgbench(getattr(server, "bindir", None))),
+                cpu=CpuMeter(
+                    {
+                        API: process_tree_cpu(ours.process.pid),
+                        DB: server_cpu(server),
+                        TUTORIAL_PART: process_tree_cpu(tutorial.pid),
+                    }
+                ),
+                setup_s={"migrations_s": migrations_s},
+                platform=f"host processes; PostgreSQL {type(server).__name__}",
+            )
+    finally:
+        server.remove()

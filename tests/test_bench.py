@@ -1,0 +1,80 @@
+"""The benchmark's own parts that `make bench args=--smoke` cannot show on one machine:
+cgroup v1 and v2 alike, and the tutorial's service and image kept in step with ours."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bench.measure import cgroup_cpu_file, read_cgroup_cpu
+from migrator.passwords import API_UID, SECRETS_DIR
+from tests.support.paths import ROOT
+from tests.test_compose_files import rendered
+
+CONTAINER = "/docker/0123abcd"
+
+
+def test_cgroup_v2_counter_is_cpu_stat(tmp_path: Path) -> None:
+    (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
+    group = tmp_path / "docker" / "0123abcd"
+    group.mkdir(parents=True)
+    (group / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
+    counter = cgroup_cpu_file(f"0::{CONTAINER}\n", tmp_path)
+    assert counter == group / "cpu.stat"
+    assert read_cgroup_cpu(counter) == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("mount", ["cpuacct", "cpu,cpuacct"])
+def test_cgroup_v1_counter_is_cpuacct_usage(tmp_path: Path, mount: str) -> None:
+    group = tmp_path / mount / "docker" / "0123abcd"
+    group.mkdir(parents=True)
+    (group / "cpuacct.usage").write_text("1500000000\n")
+    memberships = (
+        f"4:memory:{CONTAINER}\n2:cpu,cpuacct:{CONTAINER}\n1:name=systemd:{CONTAINER}\n"
+        f"0::{CONTAINER}\n"  # a hybrid host also lists the unified hierarchy
+    )
+    counter = cgroup_cpu_file(memberships, tmp_path)
+    assert counter == group / "cpuacct.usage"
+    assert read_cgroup_cpu(counter) == pytest.approx(1.5)
+
+
+def test_no_cpu_counter_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="no cgroup"):
+        cgroup_cpu_file(f"4:memory:{CONTAINER}\n", tmp_path)
+
+
+def test_tutorial_service_reads_the_api_password_as_the_api_uid() -> None:
+    tutorial = rendered("compose.yaml", "bench/compose.tutorial.yaml")["services"]["tutorial"]
+    assert tutorial["user"] == f"{API_UID}:{API_UID}"
+    (volume,) = tutorial["volumes"]
+    assert (volume["source"], volume["target"], volume["read_only"]) == (
+        "secrets",
+        str(SECRETS_DIR),
+        True,
+    )
+    assert f"{SECRETS_DIR}/api_db_password" in " ".join(tutorial["command"])
+    assert "@db:5432/" in " ".join(tutorial["command"])
+    assert tutorial["depends_on"]["migrator"]["condition"] == "service_completed_successfully"
+    assert not any("PASSWORD" in name for name in tutorial.get("environment", {}))
+
+
+def test_tutorial_requirements_are_pinned_to_our_lock() -> None:
+    """Both apps must run the same library versions, or the bench compares those."""
+    locked = {
+        package["name"]: package["version"]
+        for package in tomllib.loads((ROOT / "uv.lock").read_text())["package"]
+        if "version" in package
+    }
+    pins = re.findall(
+        r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)$",
+        (ROOT / "bench/baseline/requirements.txt").read_text(),
+        flags=re.MULTILINE,
+    )
+    assert pins, "bench/baseline/requirements.txt pins nothing"
+    for name, version in pins:
+        assert locked.get(name.lower()) == version, (
+            f"{name}=={version}; uv.lock has {locked.get(name.lower())}"
+        )
