@@ -11,8 +11,10 @@ our gunicorn with the real configuration, the tutorial under uvicorn.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
+import json
 import subprocess
 import sys
 import time
@@ -66,6 +68,10 @@ class Bench:
     platform: str  # what serves them, beyond the machine: engine, Compose, cgroups
 
 
+def described(mode: str, settings: dict[str, str]) -> str:
+    return " ".join([mode, *(f"{name}={value}" for name, value in settings.items())])
+
+
 # -- compose -------------------------------------------------------------------------
 
 
@@ -88,7 +94,7 @@ def docker_platform() -> str:
 
 
 @contextlib.contextmanager
-def compose_bench(time_migrator: bool = True) -> Iterator[Bench]:
+def compose_bench(settings: dict[str, str], time_migrator: bool = True) -> Iterator[Bench]:
     if not docker_available():
         raise SystemExit(
             'compose mode needs Docker (sandbox: eval "$(../shared/docker-sandbox/setup --env)");'
@@ -97,6 +103,7 @@ def compose_bench(time_migrator: bool = True) -> Iterator[Bench]:
     stack = ComposeProject(prefix="bench", files=("compose.yaml", TUTORIAL_COMPOSE_FILE))
     tutorial_port = free_port()
     stack.env["BENCH_TUTORIAL_PORT"] = str(tutorial_port)
+    stack.env.update(settings)  # compose.yaml passes the api's settings through
     try:
         setup_s = {
             "build_s": timed(stack, "build"),
@@ -131,7 +138,7 @@ def compose_bench(time_migrator: bool = True) -> Iterator[Bench]:
         }
         counted = ", ".join(f"{kind} x{len(group)}" for kind, group in sorted(runtime.items()))
         yield Bench(
-            mode="compose",
+            mode=described("compose", settings),
             apps=apps,
             database=ComposeDatabase(stack),
             cpu=CpuMeter(clocks),
@@ -139,7 +146,20 @@ def compose_bench(time_migrator: bool = True) -> Iterator[Bench]:
             platform=f"{docker_platform()}; runtime processes measured: {counted}",
         )
     finally:
+        print(failed_answers(stack.service_log("api")))
         stack.remove()
+
+
+def failed_answers(log: str) -> str:
+    """What our api answered with a status of 400 or more, by route and status, from its
+    access lines: the kind behind a non-2xx in the tables."""
+    counts: collections.Counter[str] = collections.Counter()
+    for line in log.splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if isinstance(record, dict) and int(record.get("status", 0)) >= 400:
+                counts[f"{record.get('method')} {record.get('route')} {record['status']}"] += 1
+    return f"our api's answers of 400 or more (access log): {dict(counts) or 'none'}"
 
 
 # -- host ----------------------------------------------------------------------------
@@ -185,7 +205,7 @@ def running_tutorial(database_url_env: dict[str, str], log: Path) -> Iterator[Ap
 
 
 @contextlib.contextmanager
-def host_bench(logs: Path) -> Iterator[Bench]:
+def host_bench(logs: Path, settings: dict[str, str]) -> Iterator[Bench]:
     server = throwaway_server(durable=True)
     try:
         server.start()
@@ -198,12 +218,12 @@ def host_bench(logs: Path) -> Iterator[Bench]:
         # The stack's settings (compose.yaml passes none, so the settings' defaults, access
         # log on), bar the address; two workers, as on a 2-core host.
         with (
-            running_api(database, logs, ACCESS_LOG="true") as ours,
+            running_api(database, logs, **{"ACCESS_LOG": "true", **settings}) as ours,
             running_tutorial(tutorial_env, logs / "tutorial.log") as tutorial,
         ):
             wait_for_http(ours.base_url + "/readyz", 60)
             yield Bench(
-                mode="host",
+                mode=described("host", settings),
                 apps=[App(OURS, ours.base_url, ours.process.pid), tutorial],
                 database=HostDatabase(database, host_pgbench(getattr(server, "bindir", None))),
                 cpu=CpuMeter(

@@ -74,8 +74,9 @@ class Result:
     requests_per_s: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    errors: int  # non-2xx answers and socket errors (connect, read, write, timeout)
     requests: int
+    socket_errors: int = 0
     # CPU seconds each measured part (bench.measure) used during the run, and how long
     # the run took on the wall clock (wrk's start and exit included).
     cpu_s: dict[str, float] = field(default_factory=dict)
@@ -130,4 +131,5 @@ def run_wrk(
         p99_ms=data["p99_ms"],
         errors=data["non_2xx"] + data["socket_errors"],
         requests=data["requests"],
+        socket_errors=data["socket_errors"],
     )

@@ -36,6 +36,13 @@ class Outcome:
     idle_cpu_s_per_s: dict[str, float]  # each part's CPU while nothing was driven
 
 
+def errors(result: Result) -> str:
+    """The count, and how many of it were socket errors rather than non-2xx answers."""
+    if result.socket_errors:
+        return f"{result.errors} ({result.socket_errors} socket)"
+    return str(result.errors)
+
+
 def median_result(results: list[Result]) -> Result:
     return Result(
         requests_per_s=statistics.median(r.requests_per_s for r in results),
@@ -43,6 +50,7 @@ def median_result(results: list[Result]) -> Result:
         p99_ms=statistics.median(r.p99_ms for r in results),
         errors=sum(r.errors for r in results),
         requests=sum(r.requests for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
     )
 
 
@@ -124,7 +132,7 @@ def speed_table(
         )
         lines.append(
             f"| {name} | {rate(a)} | {rate(b)} | {f'{ratio:,.1f}x' if ratio else 'n/a'}"
-            f" | {latency(a)} | {latency(b)} | {a.errors} / {b.errors} |"
+            f" | {latency(a)} | {latency(b)} | {errors(a)} / {errors(b)} |"
         )
     return lines, rows
 

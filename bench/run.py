@@ -38,6 +38,13 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument(
         "--host", action="store_true", help="run both apps as host processes, not containers"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for our api (repeatable), e.g. --set ACCESS_LOG=false: a lever's cost",
+    )
     return parser.parse_args()
 
 
@@ -69,7 +76,8 @@ def run_rounds(bench: Bench, posts: int, users: int, rounds: int, seconds: float
                     lost_writes[app.name] += max(0, result.succeeded - written)
                 print(
                     f"  round {round_number + 1} {app.name:8s} {scenario.name:42s} "
-                    f"{result.requests_per_s:8.0f} req/s  errors {result.errors}",
+                    f"{result.requests_per_s:8.0f} req/s  errors {result.errors}"
+                    f" (socket {result.socket_errors})",
                     flush=True,
                 )
     for app in bench.apps:
@@ -90,13 +98,23 @@ def idle_cpu(bench: Bench, seconds: float) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def started(host: bool, smoke: bool) -> Iterator[Bench]:
+def started(host: bool, smoke: bool, settings: dict[str, str]) -> Iterator[Bench]:
     if not host:
-        with compose_bench(time_migrator=not smoke) as bench:
+        with compose_bench(settings, time_migrator=not smoke) as bench:
             yield bench
         return
-    with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs, host_bench(Path(logs)) as bench:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-logs-") as logs,
+        host_bench(Path(logs), settings) as bench,
+    ):
         yield bench
+
+
+def settings_given(pairs: list[str]) -> dict[str, str]:
+    settings = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    if len(settings) != len(pairs):
+        raise SystemExit(f"--set takes NAME=VALUE, got {pairs}")
+    return settings
 
 
 def main() -> None:
@@ -108,7 +126,10 @@ def main() -> None:
     require_wrk()
 
     print(f"starting both apps ({'host processes' if args.host else 'docker compose'}) ...")
-    with started(args.host, args.smoke) as bench:
+    settings = settings_given(args.set)
+    if settings:
+        print(f"our api with {settings}")
+    with started(args.host, args.smoke, settings) as bench:
         print(f"seeding {users:,} users and {posts:,} posts ...", flush=True)
         seed(bench.database, users, posts)
         idle = idle_cpu(bench, seconds)

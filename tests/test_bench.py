@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bench.apps import failed_answers
+from bench.load import Result
 from bench.measure import cgroup_cpu_file, read_cgroup_cpu
+from bench.report import errors, median_result
 from migrator.passwords import API_UID, SECRETS_DIR
 from tests.support.paths import ROOT
 from tests.test_compose_files import rendered
@@ -78,3 +81,25 @@ def test_tutorial_requirements_are_pinned_to_our_lock() -> None:
         assert locked.get(name.lower()) == version, (
             f"{name}=={version}; uv.lock has {locked.get(name.lower())}"
         )
+
+
+def test_failed_answers_are_counted_from_the_access_lines() -> None:
+    log = "\n".join([
+        '{"logger":"api.access","method":"GET","route":"/users/{user_id}","status":200}',
+        '{"logger":"api.access","method":"GET","route":"/users/{user_id}","status":503}',
+        '{"logger":"api.access","method":"GET","route":"/users/{user_id}","status":503}',
+        '{"logger":"api.access","method":"POST","route":"/users","status":409}',
+        "[2026-11-26 03:00:00 +0000] [1] [INFO] not JSON, from before logging was set up",
+        '{"logger":"gunicorn.error","message":"Booting worker"}',
+    ])  # fmt: skip
+    assert failed_answers(log).endswith("{'GET /users/{user_id} 503': 2, 'POST /users 409': 1}")
+    assert failed_answers(log.splitlines()[0]).endswith("none")
+
+
+def test_socket_errors_are_told_apart_from_failed_answers() -> None:
+    results = [
+        Result(requests_per_s=1.0, p50_ms=1.0, p99_ms=1.0, errors=2, requests=9, socket_errors=1),
+        Result(requests_per_s=1.0, p50_ms=1.0, p99_ms=1.0, errors=1, requests=9),
+    ]
+    assert errors(median_result(results)) == "3 (1 socket)"
+    assert errors(results[1]) == "1"
