@@ -151,15 +151,23 @@ def compose_bench(settings: dict[str, str], time_migrator: bool = True) -> Itera
 
 
 def failed_answers(log: str) -> str:
-    """What our api answered with a status of 400 or more, by route and status, from its
-    access lines: the kind behind a non-2xx in the tables."""
-    counts: collections.Counter[str] = collections.Counter()
+    """What our api answered with a status of 400 or more, by route and status (its
+    access lines), and what it logged as a warning or an error (why it answered 503)."""
+    answers: collections.Counter[str] = collections.Counter()
+    warnings: collections.Counter[str] = collections.Counter()
     for line in log.splitlines():
         with contextlib.suppress(ValueError):
             record = json.loads(line)
-            if isinstance(record, dict) and int(record.get("status", 0)) >= 400:
-                counts[f"{record.get('method')} {record.get('route')} {record['status']}"] += 1
-    return f"our api's answers of 400 or more (access log): {dict(counts) or 'none'}"
+            if not isinstance(record, dict):
+                continue
+            if int(record.get("status", 0)) >= 400:
+                answers[f"{record.get('method')} {record.get('route')} {record['status']}"] += 1
+            if record.get("level") in ("WARNING", "ERROR", "CRITICAL"):
+                warnings[f"{record['level']} {str(record.get('message'))[:160]}"] += 1
+    return (
+        f"our api's answers of 400 or more (access log): {dict(answers) or 'none'}\n"
+        f"our api's warnings and errors: {dict(warnings) or 'none'}"
+    )
 
 
 # -- host ----------------------------------------------------------------------------

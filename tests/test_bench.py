@@ -90,10 +90,16 @@ def test_failed_answers_are_counted_from_the_access_lines() -> None:
         '{"logger":"api.access","method":"GET","route":"/users/{user_id}","status":503}',
         '{"logger":"api.access","method":"POST","route":"/users","status":409}',
         "[2026-11-26 03:00:00 +0000] [1] [INFO] not JSON, from before logging was set up",
-        '{"logger":"gunicorn.error","message":"Booting worker"}',
+        '{"logger":"gunicorn.error","level":"INFO","message":"Booting worker"}',
+        '{"logger":"api","level":"WARNING","message":"database unavailable: refused"}',
     ])  # fmt: skip
-    assert failed_answers(log).endswith("{'GET /users/{user_id} 503': 2, 'POST /users 409': 1}")
-    assert failed_answers(log.splitlines()[0]).endswith("none")
+    answers, warnings = failed_answers(log).splitlines()
+    assert answers.endswith("{'GET /users/{user_id} 503': 2, 'POST /users 409': 1}")
+    assert warnings.endswith("{'WARNING database unavailable: refused': 1}")
+    assert failed_answers(log.splitlines()[0]).splitlines() == [
+        "our api's answers of 400 or more (access log): none",
+        "our api's warnings and errors: none",
+    ]
 
 
 def test_socket_errors_are_told_apart_from_failed_answers() -> None:
