@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from bench.data import ComposeDatabase, Database, HostDatabase, host_pgbench
 from bench.load import OURS, TUTORIAL, Result
 from bench.measure import (
@@ -48,6 +50,15 @@ BENCH = Path(__file__).resolve().parent
 TUTORIAL_COMPOSE_FILE = "bench/compose.tutorial.yaml"
 # The measured parts, in the order the report shows them.
 API, DB, RUNTIME, TUTORIAL_PART = "api", "db", "runtime", "tutorial"
+# Our gunicorn workers' own CPU, within the api part: what "worker CPU per request" means.
+WORKERS = f"{API}/workers"
+
+
+def workers_cpu(master_pid: int) -> CpuClock:
+    """The CPU of gunicorn's workers alone (the master's children, as they are when the
+    bench starts): not the master, the health checks, or socket work the kernel charges
+    to the container outside them."""
+    return processes_cpu(psutil.Process(master_pid).children())
 
 
 @dataclass
@@ -130,6 +141,7 @@ def compose_bench(settings: dict[str, str], time_migrator: bool = True) -> Itera
         )
         clocks: dict[str, CpuClock] = {
             API: container_cpu(pids["api"]),
+            WORKERS: workers_cpu(pids["api"]),
             DB: container_cpu(pids["db"]),
             RUNTIME: processes_cpu(process for group in runtime.values() for process in group),
             TUTORIAL_PART: container_cpu(pids["tutorial"]),
@@ -237,6 +249,7 @@ def host_bench(logs: Path, settings: dict[str, str]) -> Iterator[Bench]:
                 cpu=CpuMeter(
                     {
                         API: process_tree_cpu(ours.process.pid),
+                        WORKERS: workers_cpu(ours.process.pid),
                         DB: server_cpu(server),
                         TUTORIAL_PART: process_tree_cpu(tutorial.pid),
                     }

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.apps import API, DB, RUNTIME, TUTORIAL_PART, App, Bench
+from bench.apps import API, DB, RUNTIME, TUTORIAL_PART, WORKERS, App, Bench
 from bench.load import NO_DATABASE, OURS, TUTORIAL, Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -189,7 +189,21 @@ def summary_lines(outcome: Outcome) -> list[str]:
             f"{part} {value * 1000:.0f}" for part, value in outcome.idle_cpu_s_per_s.items()
         ),
         *runtime_composition(outcome.bench.apps),
+        *workers_line(ours),
     ]
+
+
+def workers_line(ours: App) -> list[str]:
+    """Our gunicorn workers' own CPU per request, scenario by scenario (the api part
+    also counts the master, the health checks and socket work charged to the container)."""
+    cells = []
+    for scenario, results in ours.results.items():
+        per_thousand = cpu_per_thousand(results)
+        if per_thousand and WORKERS in per_thousand:
+            cells.append(f"{scenario} {per_thousand[WORKERS] * 1000:,.0f}")
+    if not cells:
+        return []
+    return ["our workers' own CPU, us per request: " + ", ".join(cells)]
 
 
 def runtime_composition(apps: list[App]) -> list[str]:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.apps import failed_answers
-from bench.load import Result
+from bench.apps import App, failed_answers
+from bench.load import OURS, Result
 from bench.measure import cgroup_cpu_file, read_cgroup_cpu
-from bench.report import errors, median_result
+from bench.report import errors, median_result, workers_line
 from migrator.passwords import API_UID, SECRETS_DIR
 from tests.support.paths import ROOT
 from tests.test_compose_files import rendered
@@ -109,3 +109,12 @@ def test_socket_errors_are_told_apart_from_failed_answers() -> None:
     ]
     assert errors(median_result(results)) == "3 (1 socket)"
     assert errors(results[1]) == "1"
+
+
+def test_workers_line_is_their_cpu_per_request() -> None:
+    ours = App(OURS, "http://127.0.0.1:1", 1)
+    ours.results["GET /users/{id}"] = [
+        Result(1.0, 1.0, 1.0, 0, 4_000, cpu_s={"api": 2.0, "api/workers": 1.0}),
+        Result(1.0, 1.0, 1.0, 0, 2_000, cpu_s={"api": 2.0, "api/workers": 0.6}),
+    ]
+    assert workers_line(ours) == ["our workers' own CPU, us per request: GET /users/{id} 275"]
