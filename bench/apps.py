@@ -167,6 +167,7 @@ def failed_answers(log: str) -> str:
     access lines), and what it logged as a warning or an error (why it answered 503)."""
     answers: collections.Counter[str] = collections.Counter()
     warnings: collections.Counter[str] = collections.Counter()
+    times: list[str] = []
     for line in log.splitlines():
         with contextlib.suppress(ValueError):
             record = json.loads(line)
@@ -175,10 +176,14 @@ def failed_answers(log: str) -> str:
             if int(record.get("status", 0)) >= 400:
                 answers[f"{record.get('method')} {record.get('route')} {record['status']}"] += 1
             if record.get("level") in ("WARNING", "ERROR", "CRITICAL"):
-                warnings[f"{record['level']} {str(record.get('message'))[:160]}"] += 1
+                warning = f"{record['level']} {str(record.get('message'))[:160]}"
+                warnings[warning] += 1
+                if warnings[warning] <= 3:  # when: to place it among the bench's steps
+                    times.append(f"{record.get('time')} {warning[:60]}")
     return (
         f"our api's answers of 400 or more (access log): {dict(answers) or 'none'}\n"
         f"our api's warnings and errors: {dict(warnings) or 'none'}"
+        + "".join(f"\n  {line}" for line in times)
     )
 
 

@@ -75,14 +75,19 @@ def run_rounds(bench: Bench, posts: int, users: int, rounds: int, seconds: float
                     written = bench.database.count(table) - before
                     lost_writes[app.name] += max(0, result.succeeded - written)
                 print(
-                    f"  round {round_number + 1} {app.name:8s} {scenario.name:42s} "
+                    f"  {time.strftime('%H:%M:%S')} round {round_number + 1} {app.name:8s}"
+                    f" {scenario.name:42s} "
                     f"{result.requests_per_s:8.0f} req/s  errors {result.errors}"
                     f" (socket {result.socket_errors})",
                     flush=True,
                 )
     for app in bench.apps:
         result = measured_run(bench, app, EVERY_ROW, seconds, users, "every-row")
-        print(f"  {app.name:8s} {EVERY_ROW.name}: {result.requests} requests", flush=True)
+        print(
+            f"  {time.strftime('%H:%M:%S')} {app.name:8s} {EVERY_ROW.name}:"
+            f" {result.requests} requests",
+            flush=True,
+        )
     return lost_writes
 
 
@@ -130,12 +135,14 @@ def main() -> None:
     if settings:
         print(f"our api with {settings}")
     with started(args.host, args.smoke, settings) as bench:
-        print(f"seeding {users:,} users and {posts:,} posts ...", flush=True)
+        print(
+            f"{time.strftime('%H:%M:%S')} seeding {users:,} users and {posts:,} posts", flush=True
+        )
         seed(bench.database, users, posts)
         idle = idle_cpu(bench, seconds)
         with sampling_peak_rss({app.name: app.pid for app in bench.apps}) as peak_rss_mb:
             lost_writes = run_rounds(bench, posts, users, rounds, seconds)
-        print("pgbench ...", flush=True)
+        print(f"{time.strftime('%H:%M:%S')} pgbench ...", flush=True)
         ceiling = pgbench_ceiling(bench.database, users, seconds)
         write_report(
             Outcome(

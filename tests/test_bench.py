@@ -91,11 +91,12 @@ def test_failed_answers_are_counted_from_the_access_lines() -> None:
         '{"logger":"api.access","method":"POST","route":"/users","status":409}',
         "[2026-11-26 03:00:00 +0000] [1] [INFO] not JSON, from before logging was set up",
         '{"logger":"gunicorn.error","level":"INFO","message":"Booting worker"}',
-        '{"logger":"api","level":"WARNING","message":"database unavailable: refused"}',
+        '{"logger":"api","level":"WARNING","time":"04:00Z","message":"database unavailable"}',
     ])  # fmt: skip
-    answers, warnings = failed_answers(log).splitlines()
+    answers, warnings, when = failed_answers(log).splitlines()
     assert answers.endswith("{'GET /users/{user_id} 503': 2, 'POST /users 409': 1}")
-    assert warnings.endswith("{'WARNING database unavailable: refused': 1}")
+    assert warnings.endswith("{'WARNING database unavailable': 1}")
+    assert when == "  04:00Z WARNING database unavailable"
     assert failed_answers(log.splitlines()[0]).splitlines() == [
         "our api's answers of 400 or more (access log): none",
         "our api's warnings and errors: none",
