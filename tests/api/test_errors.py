@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.api.factories import create_user, unique
+from tests.api.factories import create_post, create_user, unique
 from tests.support.databases import connect, create_database
 from tests.support.postgres import PostgresServer
 from tests.support.processes import RunningApi, alembic, running_api
@@ -255,3 +255,35 @@ def test_a_statement_past_db_statement_timeout_is_cancelled_and_503(
         assert response.headers["retry-after"] == "5"
         assert 0.9 < elapsed < 5, f"cancelled after {elapsed:.1f}s, DB_STATEMENT_TIMEOUT=1"
         assert client.get(f"/users/{user['id']}").json() == user
+
+
+def test_readiness_leaves_no_statement_clock_running_on_its_connection(
+    migrated_database: URL, log_dir: Path
+) -> None:
+    """asyncpg prepares with Parse, Describe and Flush, no Sync, so PostgreSQL's
+    statement_timeout clock keeps running after a bare prepare: /readyz once left it
+    running when every statement it prepares was already in the connection's cache, and
+    the next statement on that connection, however quick, was cancelled once the timeout
+    had passed (a spurious 503 every few hundred thousand requests under load)."""
+    with (
+        running_api(
+            migrated_database, log_dir, DB_STATEMENT_TIMEOUT="0.5",
+            WEB_CONCURRENCY="1", DB_POOL_SIZE="1", DB_POOL_MAX_OVERFLOW="0",
+        ) as api,
+        httpx.Client(base_url=api.base_url, timeout=15) as client,
+    ):  # fmt: skip
+        # One worker, one connection: every request shares it. Each statement once, so
+        # all of them are in its statement cache.
+        gone = create_user(client)
+        post = create_post(client, gone["id"])
+        for path in ("/users", "/posts", f"/posts/{post['id']}", f"/users/{gone['id']}/posts"):
+            assert client.get(path).status_code == 200, path
+        assert client.delete(f"/posts/{post['id']}").status_code == 204
+        assert client.delete(f"/users/{gone['id']}").status_code == 204
+        user = create_user(client)
+        assert client.get(f"/users/{user['id']}").status_code == 200
+        for _ in range(2):
+            assert client.get("/readyz").status_code == 200
+            time.sleep(0.8)  # longer than DB_STATEMENT_TIMEOUT, idle in the pool
+            response = client.get(f"/users/{user['id']}")
+            assert response.status_code == 200, response.text

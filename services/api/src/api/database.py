@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -178,6 +178,23 @@ class Database:
             finally:
                 await self.release(connection)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def check(self, queries: Iterable[Query]) -> None:
+        """Prepare every statement, run none: fails (42P01, 42703) when a table or column
+        one of them uses is missing, so "ready" means the schema has what this code needs.
+
+        asyncpg prepares with Parse, Describe and Flush, no Sync, which leaves the server's
+        statement_timeout clock running, and it never closes a prepared statement whose
+        text is also in its cache. Deallocating each one (a simple query) frees it on the
+        server and stops the clock; else the connection's next statement, seconds later,
+        was cancelled at once (tests/api/test_errors.py)."""
+
+        async def prepare_each(connection: Connection) -> None:
+            for query in queries:
+                statement = await connection.prepare(query.sql)
+                await connection.execute(f'DEALLOCATE "{statement.get_name()}"')
+
+        await self.run(prepare_each)
 
     async def fetchrow(self, query: Query, **params: Any) -> Record | None:
         """One statement on a pooled connection: its row, or None."""

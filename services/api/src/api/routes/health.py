@@ -1,4 +1,3 @@
-from asyncpg import Connection
 from fastapi import APIRouter
 
 from api.database import Db
@@ -25,11 +24,5 @@ async def healthz() -> Health:
     responses=documented(503),
 )
 async def readyz(db: Db) -> Health:
-    async def prepare_all(connection: Connection) -> None:
-        # Preparing runs nothing but fails if a table or column a statement uses is
-        # missing: ready means "the schema has what this code needs" (and more is fine).
-        for query in ALL:
-            await connection.prepare(query.sql)
-
-    await db.run(prepare_all)
+    await db.check(ALL)
     return Health(status="ok")
