@@ -158,8 +158,10 @@ def compose_bench(settings: dict[str, str], time_migrator: bool = True) -> Itera
             platform=f"{docker_platform()}; runtime processes measured: {counted}",
         )
     finally:
-        print(failed_answers(stack.service_log("api")))
-        stack.remove()
+        try:
+            print(failed_answers(stack.service_log("api")))
+        finally:
+            stack.remove()
 
 
 def failed_answers(log: str) -> str:
@@ -169,7 +171,7 @@ def failed_answers(log: str) -> str:
     warnings: collections.Counter[str] = collections.Counter()
     times: list[str] = []
     for line in log.splitlines():
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, TypeError):
             record = json.loads(line)
             if not isinstance(record, dict):
                 continue

@@ -1,5 +1,6 @@
 """Every mistake gets an exact JSON answer: ids, sizes, races, a stopped database, an old schema."""
 
+import asyncio
 import contextlib
 import secrets
 import select
@@ -15,6 +16,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from api.database import Database, Query
+from api.settings import ApiDatabaseSettings, ApiSettings
+from api.statements import ALL, POSTS_PAGE, USER_BY_ID, USERS_PAGE
 from tests.api.factories import create_post, create_user, unique
 from tests.support.databases import connect, create_database
 from tests.support.postgres import PostgresServer
@@ -287,3 +291,33 @@ def test_readiness_leaves_no_statement_clock_running_on_its_connection(
             time.sleep(0.8)  # longer than DB_STATEMENT_TIMEOUT, idle in the pool
             response = client.get(f"/users/{user['id']}")
             assert response.status_code == 200, response.text
+
+
+PREPARED_ON_THIS_CONNECTION = Query("SELECT count(*) FROM pg_prepared_statements", ())
+
+
+def test_readiness_leaves_no_prepared_statements_behind(migrated_database: URL) -> None:
+    """Each /readyz prepares every statement; asyncpg never closed those whose text was
+    also in its cache, so they piled up on the server, ten per probe per connection."""
+
+    async def probe_many_times() -> int:
+        database = await Database.open(
+            ApiDatabaseSettings(database_url=migrated_database.render_as_string(False)),
+            ApiSettings(db_pool_size=1, db_pool_max_overflow=0),
+        )
+        try:
+            # The reads into the connection's statement cache, as the routes put them.
+            await database.fetchrow(USER_BY_ID, user_id=1)
+            await database.fetch(USERS_PAGE, after=0, look_ahead_limit=2)
+            await database.fetch(POSTS_PAGE, after=0, look_ahead_limit=2)
+            for _ in range(5):
+                await database.check(ALL)
+            row = await database.fetchrow(PREPARED_ON_THIS_CONNECTION)
+            assert row is not None
+            return int(row[0])
+        finally:
+            await database.close()
+
+    # The three cached reads, this count, and at most the last probe's statement, whose
+    # Close is sent with the next statement asyncpg prepares.
+    assert asyncio.run(probe_many_times()) <= 5

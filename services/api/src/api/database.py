@@ -8,9 +8,10 @@ about half of the worker's CPU per request (bench/README.md).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -59,10 +60,29 @@ class Query:
 
 
 def stale(connection: Connection, exc: Exception) -> bool:
-    """Whether the statement failed because the connection was dead before it was sent:
-    asyncpg's protocol caught mid-error (InternalClientError "cannot switch to state"),
-    or the connection already closed. Other InterfaceErrors are bugs, and stay 500s."""
-    return isinstance(exc, asyncpg.InternalClientError) or connection.is_closed()
+    """Whether the statement failed because its connection was dead before anything was
+    sent: asyncpg's protocol caught mid-error by a message the server sent while the
+    connection sat idle ("cannot switch to state ..."), or the connection closed, or
+    released by asyncpg when it saw it close. Other client errors (a protocol bug after
+    the statement ran, a wrong argument) are not retried, and stay 500s."""
+    if isinstance(exc, asyncpg.InternalClientError):
+        return "cannot switch to state" in str(exc)
+    try:
+        closed: bool = connection.is_closed()
+    except asyncpg.InterfaceError:  # the proxy was released: asyncpg saw it close
+        return True
+    return closed
+
+
+def drop(connection: Connection) -> None:
+    with contextlib.suppress(asyncpg.InterfaceError):  # already released
+        connection.terminate()
+
+
+class ReadinessProbe(asyncpg.Record):  # type: ignore[misc]  # asyncpg has no stubs
+    """The record class of /readyz's prepared statements: not the routes' (asyncpg's
+    default), so asyncpg does not take them for the ones in its statement cache and closes
+    each (a protocol Close, which poolers understand) once it is dropped."""
 
 
 async def keep_session(connection: Connection) -> None:
@@ -167,32 +187,35 @@ class Database:
             except (asyncpg.InternalClientError, asyncpg.InterfaceError) as exc:
                 if not stale(connection, exc):
                     raise
-                connection.terminate()  # its pool slot reconnects on the next acquire
+                drop(connection)
+                # The server closed it, so it likely closed the pool's others at the same
+                # moment (a restart): replace them all as they are next acquired.
+                assert self.pool is not None
+                await self.pool.expire_connections()
                 if attempt == 2:
                     raise DatabaseUnreachableError(f"connection lost: {exc}") from exc
                 log.info("pooled connection was closed by the server; retrying on a new one")
             except OSError as exc:
                 # Lost mid-statement: it may or may not have run, so no retry; 503.
-                connection.terminate()
+                drop(connection)
                 raise DatabaseUnreachableError(f"connection lost: {exc}") from exc
             finally:
                 await self.release(connection)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def check(self, queries: Iterable[Query]) -> None:
+    async def check(self, queries: Sequence[Query]) -> None:
         """Prepare every statement, run none: fails (42P01, 42703) when a table or column
         one of them uses is missing, so "ready" means the schema has what this code needs.
 
-        asyncpg prepares with Parse, Describe and Flush, no Sync, which leaves the server's
-        statement_timeout clock running, and it never closes a prepared statement whose
-        text is also in its cache. Deallocating each one (a simple query) frees it on the
-        server and stops the clock; else the connection's next statement, seconds later,
-        was cancelled at once (tests/api/test_errors.py)."""
+        In a transaction: asyncpg prepares with Parse, Describe and Flush, no Sync, which
+        leaves the server's statement_timeout clock running until the next Sync; COMMIT
+        stops it. Without it, the connection's next statement, seconds later, was
+        cancelled at once (tests/api/test_errors.py)."""
 
         async def prepare_each(connection: Connection) -> None:
-            for query in queries:
-                statement = await connection.prepare(query.sql)
-                await connection.execute(f'DEALLOCATE "{statement.get_name()}"')
+            async with connection.transaction():
+                for query in queries:
+                    await connection.prepare(query.sql, record_class=ReadinessProbe)
 
         await self.run(prepare_each)
 

@@ -56,6 +56,13 @@ def add_request_id(logger: WrappedLogger, name: str, event: EventDict) -> EventD
     return event
 
 
+def drop_color_message(logger: WrappedLogger, name: str, event: EventDict) -> EventDict:
+    # uvicorn adds a copy of its message with terminal colour codes, for its own
+    # formatter; ours renders the plain one.
+    event.pop("color_message", None)
+    return event
+
+
 def upper_level(logger: WrappedLogger, name: str, event: EventDict) -> EventDict:
     # The standard library's spelling (INFO, WARNING), whoever wrote the record.
     event["level"] = str(event.get("level", name)).upper()
@@ -79,7 +86,9 @@ def shared_processors(service: str) -> list[Processor]:
 
 def renderer(settings: LogSettings) -> Processor:
     if settings.log_format == "console":
-        return structlog.dev.ConsoleRenderer(colors=False, event_key="message")
+        return structlog.dev.ConsoleRenderer(
+            colors=False, event_key="message", timestamp_key="time"
+        )
     return structlog.processors.JSONRenderer(serializer=serialize)
 
 
@@ -91,6 +100,7 @@ def logging_config(settings: LogSettings, service: str) -> dict[str, Any]:
         "foreign_pre_chain": [
             structlog.stdlib.add_logger_name,
             structlog.stdlib.ExtraAdder(),
+            drop_color_message,
             *shared_processors(service),
         ],
         "processors": [
@@ -133,6 +143,7 @@ def configure_logging(settings: LogSettings, service: str) -> None:
         processors=[
             structlog.processors.add_log_level,
             *shared_processors(service),
+            structlog.processors.format_exc_info,
             structlog.processors.EventRenamer("message"),
             renderer(settings),
         ],
