@@ -212,6 +212,31 @@ def test_stopped_database_gives_503_quickly_then_recovers(
         assert client.get(f"/users/{user['id']}").json() == user
 
 
+def test_workers_that_start_while_the_database_is_down_serve_503_then_recover(
+    own_server: PostgresServer, log_dir: Path
+) -> None:
+    database = create_database(own_server.url)
+    set_up_roles(database)
+    alembic(database, "upgrade", "head")
+    own_server.stop()  # the fixture removes it, running or not
+    with (
+        running_api(database, log_dir) as api,  # boots: the pool opens in the background
+        httpx.Client(base_url=api.base_url, timeout=30) as client,
+    ):
+        assert client.get("/healthz").status_code == 200
+        for path in ("/users/1", "/readyz"):
+            response = client.get(path)
+            assert response.status_code == 503, response.text
+            assert response.json() == {"detail": "database unavailable"}
+        own_server.start()
+        deadline = time.monotonic() + 20  # the retry's back-off tops out at 5 s
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, api.log()
+            time.sleep(0.2)
+        assert client.get("/users/1").status_code == 404
+        assert "database reachable: connection pool open" in api.log()
+
+
 def test_schema_behind_the_code_is_503_saying_so(empty_database: URL, log_dir: Path) -> None:
     alembic(empty_database, "upgrade", "head")
     with (
