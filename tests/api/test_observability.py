@@ -18,6 +18,7 @@ from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import URL
 
+from api.docs import ASSETS_URL
 from api.main import create_app
 from api.settings import ApiDatabaseSettings, ApiSettings
 from api.telemetry import Telemetry
@@ -208,3 +209,18 @@ def test_the_scrape_shows_the_pool_and_the_build(logged_api: RunningApi) -> None
     build = [key for key in samples if key.startswith("api_build_info[")]
     assert len(build) == 1
     assert "('version', '" in build[0]
+
+
+def test_plain_routes_are_named_by_their_template_too(logged_api: RunningApi) -> None:
+    """FastAPI records only its API routes in the scope; the document, the docs pages and
+    their assets were all "unmatched" in the access log and the metrics."""
+    paths = {"/openapi.json": "/openapi.json", "/docs": "/docs", "/redoc": "/redoc"}
+    paths[f"{ASSETS_URL}/swagger-ui.css"] = ASSETS_URL + "/{path}"
+    paths["/no-such-page"] = "unmatched"
+    with httpx.Client(base_url=logged_api.base_url, timeout=10) as client:
+        for number, path in enumerate(paths):
+            client.get(path, headers={"X-Request-ID": f"plain-route-{number}"})
+    time.sleep(0.2)  # the worker writes the line after the response
+    for number, (path, route) in enumerate(paths.items()):
+        (line,) = access_lines(logged_api, f"plain-route-{number}")
+        assert line["route"] == route, path

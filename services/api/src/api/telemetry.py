@@ -17,8 +17,10 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import DURATION, IN_FLIGHT, REQUESTS
@@ -37,14 +39,22 @@ def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
     return uuid.uuid4().hex
 
 
-def route_of(scope: Scope) -> str:
+def route_of(scope: Scope, routes: Sequence[BaseRoute], root_path: str) -> str:
+    """The template of the route that served the request. FastAPI records its own
+    routes in the scope, not plain ones (/openapi.json, /docs, the docs' assets), so
+    those are matched again here, on the scope as it came in (a mount has since moved
+    its root_path); only a path no route serves is "unmatched"."""
     route = scope.get("route")
+    if route is None:
+        arrived = {**scope, "root_path": root_path}
+        route = next((r for r in routes if r.matches(arrived)[0] is Match.FULL), None)
     return str(getattr(route, "path_format", None) or getattr(route, "path", UNMATCHED))
 
 
 class Telemetry:
     def __init__(self, app: ASGIApp, access_log_enabled: bool) -> None:
         self.app = app
+        self.routes: Sequence[BaseRoute] = getattr(app, "routes", ())
         self.access_log_enabled = access_log_enabled
         # structlog's own logger, once per request: far cheaper than logging's records.
         self.access_log = log_line("api.access")
@@ -56,6 +66,7 @@ class Telemetry:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        root_path = scope.get("root_path", "")  # before a mount changes it
         request_id = request_id_of(scope["headers"])
         token = REQUEST_ID.set(request_id)
         id_header = (b"x-request-id", request_id.encode("ascii"))
@@ -79,11 +90,13 @@ class Telemetry:
                 raise
         finally:
             IN_FLIGHT.dec()
-            self.record(scope, status, time.perf_counter() - started, request_id)
+            self.record(scope, root_path, status, time.perf_counter() - started, request_id)
             REQUEST_ID.reset(token)
 
-    def record(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
-        method, route = scope["method"], route_of(scope)
+    def record(
+        self, scope: Scope, root_path: str, status: int, seconds: float, request_id: str
+    ) -> None:
+        method, route = scope["method"], route_of(scope, self.routes, root_path)
         key = (method, route, status)
         children = self.children.get(key)
         if children is None:
