@@ -43,7 +43,7 @@ from tests.support.postgres import (
     free_port,
     throwaway_server,
 )
-from tests.support.processes import alembic, running_api, service_env, wait_for_http
+from tests.support.processes import alembic, running_api, service_env, stop, wait_for_http
 from tests.support.roles import set_up_roles
 
 BENCH = Path(__file__).resolve().parent
@@ -223,12 +223,7 @@ def running_tutorial(database_url_env: dict[str, str], log: Path) -> Iterator[Ap
         )
         yield app
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @contextlib.contextmanager

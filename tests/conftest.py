@@ -51,6 +51,15 @@ def own_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
+def own_migrated_database(own_server: PostgresServer) -> URL:
+    """A database at head, with the stack's roles, on the test's own server."""
+    url = create_database(own_server.url)
+    set_up_roles(url)
+    alembic(url, "upgrade", "head")
+    return url
+
+
+@pytest.fixture
 def empty_database(server_url: URL) -> Iterator[URL]:
     """A new database with the stack's roles (the roles step ran) and no schema yet."""
     url = create_database(server_url)

@@ -20,11 +20,10 @@ from api.database import Database, Query
 from api.settings import ApiDatabaseSettings, ApiSettings
 from api.statements import ALL, POSTS_PAGE, USER_BY_ID, USERS_PAGE
 from tests.api.factories import create_post, create_user, unique
-from tests.support.databases import connect, create_database
+from tests.support.databases import connect
 from tests.support.postgres import PostgresServer
 from tests.support.processes import RunningApi, alembic, running_api
 from tests.support.revisions import revision_before, revision_named
-from tests.support.roles import set_up_roles
 
 MIB = 1024 * 1024
 
@@ -181,11 +180,9 @@ def test_twenty_simultaneous_creates_differing_only_by_case_give_one_201(
 
 
 def test_stopped_database_gives_503_quickly_then_recovers(
-    own_server: PostgresServer, log_dir: Path
+    own_server: PostgresServer, own_migrated_database: URL, log_dir: Path
 ) -> None:
-    database = create_database(own_server.url)
-    set_up_roles(database)
-    alembic(database, "upgrade", "head")
+    database = own_migrated_database
     with (
         running_api(database, log_dir, DB_POOL_TIMEOUT="2") as api,
         httpx.Client(base_url=api.base_url, timeout=30) as client,
@@ -213,11 +210,9 @@ def test_stopped_database_gives_503_quickly_then_recovers(
 
 
 def test_workers_that_start_while_the_database_is_down_serve_503_then_recover(
-    own_server: PostgresServer, log_dir: Path
+    own_server: PostgresServer, own_migrated_database: URL, log_dir: Path
 ) -> None:
-    database = create_database(own_server.url)
-    set_up_roles(database)
-    alembic(database, "upgrade", "head")
+    database = own_migrated_database
     own_server.stop()  # the fixture removes it, running or not
     with (
         running_api(database, log_dir) as api,  # boots: the pool opens in the background

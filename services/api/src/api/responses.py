@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 from fastapi import Response
 
+from api.errors import found
+
 
 def json_response(
     content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
@@ -27,3 +29,8 @@ def json_response(
 
 def records(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
+
+
+def row_response(row: Mapping[str, Any] | None, what: str, status_code: int = 200) -> Response:
+    """The row as the body, or a 404 saying what was not found."""
+    return json_response(dict(found(row, what)), status_code)

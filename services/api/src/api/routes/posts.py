@@ -8,7 +8,7 @@ from api.columns import POST_COLUMNS, PostId, UserId
 from api.database import Db
 from api.errors import documented, found
 from api.pagination import MAX_ID, NEXT_LINK_HEADER, PageQuery, keyset_params, page_response
-from api.responses import json_response
+from api.responses import row_response
 from api.schemas import PostCreate, PostOut, PostUpdate
 from api.statements import (
     CREATE_POST,
@@ -46,7 +46,7 @@ AuthorFilter = Annotated[
 async def create_post(user_id: UserId, body: PostCreate, db: Db) -> Response:
     # An unknown user_id violates the foreign key: a 404, decided by the database.
     row = await db.fetchrow(CREATE_POST, user_id=user_id, **body.model_dump())
-    return json_response(dict(found(row, "Post")), status.HTTP_201_CREATED)
+    return row_response(row, "Post", status.HTTP_201_CREATED)
 
 
 @router.get(
@@ -87,7 +87,7 @@ async def list_posts(
     responses=documented(404, 503),
 )
 async def get_post(post_id: PostId, db: Db) -> Response:
-    return json_response(dict(found(await db.fetchrow(POST_BY_ID, post_id=post_id), "Post")))
+    return row_response(await db.fetchrow(POST_BY_ID, post_id=post_id), "Post")
 
 
 @router.patch(
@@ -101,9 +101,7 @@ async def update_post(post_id: PostId, body: PostUpdate, db: Db) -> Response:
     if not changes:
         return await get_post(post_id, db)
     statement = updating(Post, POST_COLUMNS, "post_id", changes)
-    return json_response(
-        dict(found(await db.fetchrow(statement, post_id=post_id, **changes), "Post"))
-    )
+    return row_response(await db.fetchrow(statement, post_id=post_id, **changes), "Post")
 
 
 @router.delete(

@@ -4,7 +4,7 @@ from api.columns import USER_COLUMNS, UserId
 from api.database import Db
 from api.errors import documented, found
 from api.pagination import NEXT_LINK_HEADER, PageQuery, keyset_params, page_response
-from api.responses import json_response
+from api.responses import row_response
 from api.schemas import UserCreate, UserOut, UserUpdate
 from api.statements import CREATE_USER, DELETE_USER, USER_BY_ID, USERS_PAGE, updating
 from shared_models import User
@@ -22,7 +22,7 @@ router = APIRouter(tags=["users"])
 async def create_user(body: UserCreate, db: Db) -> Response:
     # No check-then-insert: the unique indexes decide, and a violation is a 409.
     row = await db.fetchrow(CREATE_USER, **body.model_dump())
-    return json_response(dict(found(row, "User")), status.HTTP_201_CREATED)
+    return row_response(row, "User", status.HTTP_201_CREATED)
 
 
 @router.get(
@@ -42,7 +42,7 @@ async def list_users(page: PageQuery, db: Db, request: Request) -> Response:
     responses=documented(404, 503),
 )
 async def get_user(user_id: UserId, db: Db) -> Response:
-    return json_response(dict(found(await db.fetchrow(USER_BY_ID, user_id=user_id), "User")))
+    return row_response(await db.fetchrow(USER_BY_ID, user_id=user_id), "User")
 
 
 @router.patch(
@@ -57,9 +57,7 @@ async def update_user(user_id: UserId, body: UserUpdate, db: Db) -> Response:
     if not changes:
         return await get_user(user_id, db)
     statement = updating(User, USER_COLUMNS, "user_id", changes)
-    return json_response(
-        dict(found(await db.fetchrow(statement, user_id=user_id, **changes), "User"))
-    )
+    return row_response(await db.fetchrow(statement, user_id=user_id, **changes), "User")
 
 
 @router.delete(
