@@ -73,6 +73,14 @@ def serialize(event: MutableMapping[str, Any], **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
+def add_service(service: str) -> Processor:
+    def stamp(logger: WrappedLogger, name: str, event: EventDict) -> EventDict:
+        event["service"] = service  # in place: no copy of the record per line
+        return event
+
+    return stamp
+
+
 def shared_processors(service: str) -> list[Processor]:
     """What every record gets, before it is rendered."""
     return [
@@ -80,7 +88,7 @@ def shared_processors(service: str) -> list[Processor]:
         upper_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
         add_request_id,
-        lambda logger, name, event: {**event, "service": service},
+        add_service(service),
     ]
 
 
