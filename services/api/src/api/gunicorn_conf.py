@@ -37,8 +37,13 @@ Path(server.metrics_dir).mkdir(parents=True)
 
 
 class Worker(UvicornWorker):  # type: ignore[misc]  # uvicorn_worker ships no types
-    # The app writes its own access line (api.telemetry); uvicorn's would be a second.
-    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {**UvicornWorker.CONFIG_KWARGS, "access_log": False}
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
+        **UvicornWorker.CONFIG_KWARGS,
+        # The app writes its own access line (api.telemetry); uvicorn's would be a second.
+        "access_log": False,
+        # A response's head and body in one write, not two (api.one_write).
+        "http": "api.one_write:OneWriteProtocol",
+    }
 
 
 wsgi_app = "api.main:serve_app()"

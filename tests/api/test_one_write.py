@@ -1,0 +1,124 @@
+"""One write per response (api.one_write): uvicorn's own protocol, on a real event loop,
+writing to a transport that records what reaches it."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.importer import import_from_string
+from uvicorn.server import ServerState
+
+from api.one_write import MAX_HELD_BYTES, CoalescingTransport, OneWriteProtocol
+from tests.support.processes import service_env
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
+
+
+class RecordingTransport:
+    """The parts of a transport uvicorn's protocol uses; keeps every write it gets."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        assert not self.closed, "written after close"
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+
+def app_answering(*bodies: bytes) -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        length = str(sum(map(len, bodies))).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", length)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for index, body in enumerate(bodies):
+            more = index < len(bodies) - 1
+            await send({"type": "http.response.body", "body": body, "more_body": more})
+
+    return app
+
+
+async def serve_one(app: Any, request: bytes = REQUEST) -> RecordingTransport:
+    config = Config(app, http=OneWriteProtocol, lifespan="off", access_log=False)
+    config.load()
+    protocol = OneWriteProtocol(config, ServerState(), app_state={})
+    transport = RecordingTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    protocol.data_received(request)
+    for _ in range(20):  # the app's task, then the turn that writes what it sent
+        await asyncio.sleep(0)
+    protocol.connection_lost(None)
+    return transport
+
+
+def test_head_and_body_go_out_in_one_write() -> None:
+    transport = asyncio.run(serve_one(app_answering(b'{"id": 1}')))
+    assert len(transport.writes) == 1
+    head, _, body = transport.writes[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK")
+    assert body == b'{"id": 1}'
+
+
+def test_a_body_sent_in_parts_in_one_turn_is_still_one_write() -> None:
+    transport = asyncio.run(serve_one(app_answering(b"[1,", b"2,", b"3]")))
+    assert len(transport.writes) == 1
+    assert transport.writes[0].endswith(b"\r\n\r\n[1,2,3]")
+
+
+def test_large_bodies_are_written_without_waiting_for_the_turn() -> None:
+    async def scenario() -> tuple[int, int]:
+        transport = RecordingTransport()
+        coalescing = CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+        coalescing.write(b"head")
+        coalescing.write(b"x" * MAX_HELD_BYTES)  # past the limit: out now, with the head
+        written_at_once = len(transport.writes)
+        await asyncio.sleep(0)
+        return written_at_once, len(transport.writes[0])
+
+    written_at_once, size = asyncio.run(scenario())
+    assert written_at_once == 1
+    assert size == len(b"head") + MAX_HELD_BYTES
+
+
+def test_closing_writes_what_is_held_first_and_nothing_after() -> None:
+    async def scenario() -> RecordingTransport:
+        transport = RecordingTransport()
+        coalescing = CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+        coalescing.write(b"last words")
+        coalescing.close()
+        await asyncio.sleep(0)  # the turn's own flush finds nothing left
+        return transport
+
+    transport = asyncio.run(scenario())
+    assert transport.writes == [b"last words"]
+    assert transport.closed
+
+
+def test_gunicorn_workers_serve_with_the_one_write_protocol(tmp_path: Path) -> None:
+    # The configuration module as gunicorn loads it (in a child: it configures the process).
+    code = "from api.gunicorn_conf import Worker; print(Worker.CONFIG_KWARGS['http'])"
+    env = service_env(None, API_DB_PASSWORD="unused", METRICS_DIR=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert import_from_string(result.stdout.strip()) is OneWriteProtocol
