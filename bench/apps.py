@@ -79,8 +79,9 @@ class Bench:
     platform: str  # what serves them, beyond the machine: engine, Compose, cgroups
 
 
-def described(mode: str, settings: dict[str, str]) -> str:
-    return " ".join([mode, *(f"{name}={value}" for name, value in settings.items())])
+def described(mode: str, settings: dict[str, str], address: str = "127.0.0.1") -> str:
+    through = [] if address == "127.0.0.1" else [f"through {address}"]
+    return " ".join([mode, *through, *(f"{name}={value}" for name, value in settings.items())])
 
 
 # -- compose -------------------------------------------------------------------------
@@ -105,7 +106,9 @@ def docker_platform() -> str:
 
 
 @contextlib.contextmanager
-def compose_bench(settings: dict[str, str], time_migrator: bool = True) -> Iterator[Bench]:
+def compose_bench(
+    settings: dict[str, str], address: str = "127.0.0.1", time_migrator: bool = True
+) -> Iterator[Bench]:
     if not docker_available():
         raise SystemExit(
             'compose mode needs Docker (sandbox: eval "$(../shared/docker-sandbox/setup --env)");'
@@ -131,8 +134,8 @@ def compose_bench(settings: dict[str, str], time_migrator: bool = True) -> Itera
             service: int(container["State"]["Pid"]) for service, container in containers.items()
         }
         apps = [
-            App(OURS, stack.base_url, pids["api"]),
-            App(TUTORIAL, f"http://127.0.0.1:{tutorial_port}", pids["tutorial"]),
+            App(OURS, f"http://{address}:{stack.port}", pids["api"]),
+            App(TUTORIAL, f"http://{address}:{tutorial_port}", pids["tutorial"]),
         ]
         for app, path, service in ((apps[0], "/readyz", "api"), (apps[1], "/", "tutorial")):
             wait_for_http(app.base_url + path, 60, describe=functools.partial(stack.logs, service))
@@ -150,7 +153,7 @@ def compose_bench(settings: dict[str, str], time_migrator: bool = True) -> Itera
         }
         counted = ", ".join(f"{kind} x{len(group)}" for kind, group in sorted(runtime.items()))
         yield Bench(
-            mode=described("compose", settings),
+            mode=described("compose", settings, address),
             apps=apps,
             database=ComposeDatabase(stack),
             cpu=CpuMeter(clocks),

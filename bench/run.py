@@ -39,6 +39,13 @@ def parse_arguments() -> argparse.Namespace:
         "--host", action="store_true", help="run both apps as host processes, not containers"
     )
     parser.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="where wrk reaches the published ports (compose mode). 127.0.0.1, the default,"
+        " goes through docker-proxy; the host's own address goes through the kernel's NAT,"
+        " the path of a client on another machine",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -103,9 +110,9 @@ def idle_cpu(bench: Bench, seconds: float) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def started(host: bool, smoke: bool, settings: dict[str, str]) -> Iterator[Bench]:
+def started(host: bool, smoke: bool, settings: dict[str, str], address: str) -> Iterator[Bench]:
     if not host:
-        with compose_bench(settings, time_migrator=not smoke) as bench:
+        with compose_bench(settings, address, time_migrator=not smoke) as bench:
             yield bench
         return
     with (
@@ -134,7 +141,9 @@ def main() -> None:
     settings = settings_given(args.set)
     if settings:
         print(f"our api with {settings}")
-    with started(args.host, args.smoke, settings) as bench:
+    if args.host and args.address != "127.0.0.1":
+        raise SystemExit("--address is for compose mode: host processes listen on 127.0.0.1")
+    with started(args.host, args.smoke, settings, args.address) as bench:
         print(
             f"{time.strftime('%H:%M:%S')} seeding {users:,} users and {posts:,} posts", flush=True
         )
