@@ -114,6 +114,18 @@ def test_closing_writes_what_is_held_first_and_nothing_after() -> None:
     assert transport.closed
 
 
+def test_what_is_written_after_close_is_dropped_not_written_to_a_closed_transport() -> None:
+    async def scenario() -> RecordingTransport:
+        transport = RecordingTransport()
+        coalescing = CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+        coalescing.close()
+        coalescing.writelines([b"too ", b"late"])
+        await asyncio.sleep(0)
+        return transport
+
+    assert asyncio.run(scenario()).writes == []
+
+
 def test_gunicorn_workers_serve_with_the_one_write_protocol(tmp_path: Path) -> None:
     # The configuration module as gunicorn loads it (in a child: it configures the process).
     code = "from api.gunicorn_conf import Worker; print(Worker.CONFIG_KWARGS['http'])"
