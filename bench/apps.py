@@ -50,6 +50,9 @@ BENCH = Path(__file__).resolve().parent
 TUTORIAL_COMPOSE_FILE = "bench/compose.tutorial.yaml"
 # The measured parts, in the order the report shows them.
 API, DB, RUNTIME, TUTORIAL_PART = "api", "db", "runtime", "tutorial"
+# Where wrk reaches the apps unless told otherwise; through compose, via docker-proxy.
+LOOPBACK = "127.0.0.1"
+
 # Our gunicorn workers' own CPU, within the api part: what "worker CPU per request" means.
 WORKERS = f"{API}/workers"
 
@@ -79,8 +82,8 @@ class Bench:
     platform: str  # what serves them, beyond the machine: engine, Compose, cgroups
 
 
-def described(mode: str, settings: dict[str, str], address: str = "127.0.0.1") -> str:
-    through = [] if address == "127.0.0.1" else [f"through {address}"]
+def described(mode: str, settings: dict[str, str], address: str = LOOPBACK) -> str:
+    through = [] if address == LOOPBACK else [f"through {address}"]
     return " ".join([mode, *through, *(f"{name}={value}" for name, value in settings.items())])
 
 
@@ -107,7 +110,7 @@ def docker_platform() -> str:
 
 @contextlib.contextmanager
 def compose_bench(
-    settings: dict[str, str], address: str = "127.0.0.1", time_migrator: bool = True
+    settings: dict[str, str], address: str = LOOPBACK, time_migrator: bool = True
 ) -> Iterator[Bench]:
     if not docker_available():
         raise SystemExit(
@@ -220,7 +223,7 @@ def running_tutorial(database_url_env: dict[str, str], log: Path) -> Iterator[Ap
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        app = App(TUTORIAL, f"http://127.0.0.1:{port}", process.pid)
+        app = App(TUTORIAL, f"http://{LOOPBACK}:{port}", process.pid)
         wait_for_http(
             app.base_url + "/", 60, alive=lambda: process.poll() is None, describe=log.read_text
         )

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.apps import App, Bench, compose_bench, host_bench
+from bench.apps import LOOPBACK, App, Bench, compose_bench, host_bench
 from bench.data import pgbench_ceiling, seed
 from bench.load import EVERY_ROW, OURS, TUTORIAL, Result, Scenario, require_wrk, run_wrk, scenarios
 from bench.measure import sampling_peak_rss
@@ -40,8 +40,8 @@ def parse_arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--address",
-        default="127.0.0.1",
-        help="where wrk reaches the published ports (compose mode). 127.0.0.1, the default,"
+        default=LOOPBACK,
+        help=f"where wrk reaches the published ports (compose mode). {LOOPBACK}, the default,"
         " goes through docker-proxy; the host's own address goes through the kernel's NAT,"
         " the path of a client on another machine",
     )
@@ -136,13 +136,13 @@ def main() -> None:
     rounds = args.rounds or (1 if args.smoke else 3)
     seconds = args.seconds or (1.0 if args.smoke else 10.0)
     require_wrk()
+    if args.host and args.address != LOOPBACK:
+        raise SystemExit(f"--address is for compose mode: host processes listen on {LOOPBACK}")
 
     print(f"starting both apps ({'host processes' if args.host else 'docker compose'}) ...")
     settings = settings_given(args.set)
     if settings:
         print(f"our api with {settings}")
-    if args.host and args.address != "127.0.0.1":
-        raise SystemExit("--address is for compose mode: host processes listen on 127.0.0.1")
     with started(args.host, args.smoke, settings, args.address) as bench:
         print(
             f"{time.strftime('%H:%M:%S')} seeding {users:,} users and {posts:,} posts", flush=True

@@ -46,6 +46,10 @@ class RecordingTransport:
     def resume_reading(self) -> None: ...
 
 
+def coalescing_over(transport: RecordingTransport) -> CoalescingTransport:
+    return CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+
+
 def app_answering(*bodies: bytes) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         length = str(sum(map(len, bodies))).encode()
@@ -88,7 +92,7 @@ def test_a_body_sent_in_parts_in_one_turn_is_still_one_write() -> None:
 def test_large_bodies_are_written_without_waiting_for_the_turn() -> None:
     async def scenario() -> tuple[int, int]:
         transport = RecordingTransport()
-        coalescing = CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+        coalescing = coalescing_over(transport)
         coalescing.write(b"head")
         coalescing.write(b"x" * MAX_HELD_BYTES)  # past the limit: out now, with the head
         written_at_once = len(transport.writes)
@@ -103,7 +107,7 @@ def test_large_bodies_are_written_without_waiting_for_the_turn() -> None:
 def test_closing_writes_what_is_held_first_and_nothing_after() -> None:
     async def scenario() -> RecordingTransport:
         transport = RecordingTransport()
-        coalescing = CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+        coalescing = coalescing_over(transport)
         coalescing.write(b"last words")
         coalescing.close()
         await asyncio.sleep(0)  # the turn's own flush finds nothing left
@@ -117,7 +121,7 @@ def test_closing_writes_what_is_held_first_and_nothing_after() -> None:
 def test_what_is_written_after_close_is_dropped_not_written_to_a_closed_transport() -> None:
     async def scenario() -> RecordingTransport:
         transport = RecordingTransport()
-        coalescing = CoalescingTransport(transport, asyncio.get_running_loop())  # type: ignore[arg-type]
+        coalescing = coalescing_over(transport)
         coalescing.close()
         coalescing.writelines([b"too ", b"late"])
         await asyncio.sleep(0)

@@ -47,7 +47,7 @@ class CoalescingTransport:
     def flush(self) -> None:
         if not self.held:
             return  # already written: by close(), or past MAX_HELD_BYTES
-        data = self.held[0] if len(self.held) == 1 else b"".join(self.held)
+        data = b"".join(self.held)  # (a single part comes back as it is, not copied)
         self.held.clear()
         self.held_bytes = 0
         if not self.transport.is_closing():
