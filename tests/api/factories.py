@@ -25,3 +25,16 @@ def create_post(client: httpx.Client, user_id: int, **fields: Any) -> dict[str, 
     assert response.status_code == 201, response.text
     post: dict[str, Any] = response.json()
     return post
+
+
+def assert_validation_error(response: httpx.Response, field: str) -> None:
+    """A 422 in the documented shape (HTTPValidationError): a list of errors, each with
+    ``loc``, ``msg`` and ``type``, one of them about ``field`` of the body."""
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, list), detail
+    for error in detail:
+        assert isinstance(error["loc"], list), error
+        assert isinstance(error["msg"], str), error
+        assert isinstance(error["type"], str), error
+    assert any(error["loc"][:2] == ["body", field] for error in detail), detail

@@ -62,16 +62,28 @@ def app_answering(*bodies: bytes) -> Any:
     return app
 
 
-async def serve_one(app: Any, request: bytes = REQUEST) -> RecordingTransport:
+async def serve(app: Any, requests: int = 1) -> list[list[bytes]]:
+    """``requests`` requests one after the other on one keep-alive connection: the
+    writes that reached the transport for each."""
     config = Config(app, http=OneWriteProtocol, lifespan="off", access_log=False)
     config.load()
     protocol = OneWriteProtocol(config, ServerState(), app_state={})
     transport = RecordingTransport()
     protocol.connection_made(transport)  # type: ignore[arg-type]
-    protocol.data_received(request)
-    for _ in range(20):  # the app's task, then the turn that writes what it sent
-        await asyncio.sleep(0)
+    writes = []
+    for _ in range(requests):
+        before = len(transport.writes)
+        protocol.data_received(REQUEST)
+        for _ in range(20):  # the app's task, then the turn that writes what it sent
+            await asyncio.sleep(0)
+        writes.append(transport.writes[before:])
     protocol.connection_lost(None)
+    return writes
+
+
+async def serve_one(app: Any) -> RecordingTransport:
+    transport = RecordingTransport()
+    transport.writes = (await serve(app))[0]
     return transport
 
 
@@ -87,6 +99,26 @@ def test_a_body_sent_in_parts_in_one_turn_is_still_one_write() -> None:
     transport = asyncio.run(serve_one(app_answering(b"[1,", b"2,", b"3]")))
     assert len(transport.writes) == 1
     assert transport.writes[0].endswith(b"\r\n\r\n[1,2,3]")
+
+
+def test_a_body_part_larger_than_what_is_held_goes_out_after_its_status_line() -> None:
+    large = b"x" * (MAX_HELD_BYTES + 1)
+    transport = asyncio.run(serve_one(app_answering(large)))
+    assert transport.writes[0].startswith(b"HTTP/1.1 200 OK")
+    assert b"".join(transport.writes).endswith(b"\r\n\r\n" + large)
+
+
+def test_responses_after_a_large_one_are_still_one_write_each() -> None:
+    large = b"x" * (3 * MAX_HELD_BYTES)
+    answers = [large, b'{"id": 1}', b'{"id": 2}']
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await app_answering(answers.pop(0))(scope, receive, send)
+
+    first, *small = asyncio.run(serve(app, requests=3))
+    assert b"".join(first).endswith(large)
+    assert [len(writes) for writes in small] == [1, 1]
+    assert small[1][0].endswith(b'{"id": 2}')
 
 
 def test_large_bodies_are_written_without_waiting_for_the_turn() -> None:

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from api.ids import MAX_ID
 from api.main import ROUTERS
-from api.pagination import MAX_ID
 
 ERROR_SCHEMA = "#/components/schemas/ErrorOut"
 VALIDATION_SCHEMA = "#/components/schemas/HTTPValidationError"

@@ -31,7 +31,9 @@ SERVICE_VARIABLES = {
     if variable.section != "compose"
     for name in (variable.name, f"{variable.name}_FILE")
 }
-GUNICORN = [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf"]
+# The production configuration, plus saving the workers' coverage.
+GUNICORN_CONFIG = "python:tests.support.gunicorn_with_coverage"
+GUNICORN = [sys.executable, "-m", "gunicorn", "--config", GUNICORN_CONFIG]
 
 
 def service_env(database_url: URL | None = None, **overrides: str) -> dict[str, str]:

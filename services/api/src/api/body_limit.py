@@ -8,7 +8,7 @@ this small middleware stays.
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error
+from api.error_handlers import error
 
 
 class BodyTooLargeError(HTTPException):

@@ -3,13 +3,11 @@ added to a schema is selected, returned and probed by /readyz without another ed
 Selecting these (not whole entities) keeps rows lean, and /readyz probing exactly them
 means "ready" is "the schema has what this code needs"."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Path
 from pydantic import BaseModel
 from sqlalchemy.orm import InstrumentedAttribute
 
-from api.pagination import MAX_ID
 from api.schemas import PostOut, UserOut
 from shared_models import Base, Post, User
 
@@ -23,6 +21,3 @@ def columns_of(
 
 USER_COLUMNS = columns_of(User, UserOut)
 POST_COLUMNS = columns_of(Post, PostOut)
-
-UserId = Annotated[int, Path(gt=0, le=MAX_ID, description="The user's id.")]
-PostId = Annotated[int, Path(gt=0, le=MAX_ID, description="The post's id.")]

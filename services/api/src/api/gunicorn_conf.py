@@ -5,29 +5,20 @@ Loaded by the master before any worker forks, so bad configuration stops the ser
 once, with a message naming the variable, instead of crash-looping workers.
 """
 
-import logging
 import os
 import shutil
-import signal
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
 from uvicorn_worker import UvicornWorker
 
 from api.settings import SETTINGS, ServerSettings
-from shared_models.logs import configured_or_default, logging_config
-from shared_models.settings import ConfigurationError
+from shared_models.logs import logging_config
+from shared_models.startup import start
 
-log_settings = configured_or_default("api")
-try:
-    server = ServerSettings.load()
-    # The app's settings too, so a bad value fails before the first fork.
-    for settings_class in SETTINGS:
-        settings_class.load()
-except ConfigurationError as exc:
-    logging.getLogger("api").critical("api: %s", exc)
-    sys.exit(2)
+# The app's settings too, so a bad value fails before the first fork.
+log_settings = start("api", SETTINGS)
+server = ServerSettings.load()
 
 # The workers' shared metrics files, set before the app (and prometheus_client) is
 # imported, and emptied: values of an earlier run's workers must not be summed in.
@@ -39,7 +30,7 @@ Path(server.metrics_dir).mkdir(parents=True)
 class Worker(UvicornWorker):  # type: ignore[misc]  # uvicorn_worker ships no types
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
         **UvicornWorker.CONFIG_KWARGS,
-        # The app writes its own access line (api.telemetry); uvicorn's would be a second.
+        # The app writes its own access line (api.observability); uvicorn's would be a second.
         "access_log": False,
         # A response's head and body in one write, not two (api.one_write).
         "http": "api.one_write:OneWriteProtocol",
@@ -72,20 +63,3 @@ def child_exit(arbiter: Any, worker: Any) -> None:
 
     # A dead worker's gauges leave the live sums; its counters stay counted.
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
-
-
-def post_worker_init(worker: Any) -> None:
-    """Only under coverage (the tests): a worker ends by SIGTERM's default action, which
-    skips the exit hooks where coverage saves its data; save it first."""
-    coverage = sys.modules.get("coverage")
-    measuring = coverage.Coverage.current() if coverage is not None else None
-    if measuring is None:
-        return
-
-    def save_then_die(signum: int, frame: object) -> None:  # pragma: no cover - after stop()
-        measuring.stop()
-        measuring.save()
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-    signal.signal(signal.SIGTERM, save_then_die)

@@ -13,9 +13,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, bindparam
 from sqlalchemy.orm import InstrumentedAttribute
 
+from api.ids import MAX_ID
 from api.responses import json_response, records
-
-MAX_ID = 2**63 - 1  # the id columns are PostgreSQL bigints
 
 NEXT_LINK_HEADER = {
     "Link": {

@@ -8,12 +8,19 @@ the document instead). orjson writes datetimes as pydantic did ("...Z").
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from fastapi import Response
+from fastapi import HTTPException, Response, status
 
-from api.errors import found
+Found = TypeVar("Found")
+
+
+def found(row: Found | None, what: str) -> Found:
+    """The row, or a 404 saying what was not found."""
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+    return row
 
 
 def json_response(

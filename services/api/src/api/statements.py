@@ -1,5 +1,5 @@
 """Every statement the endpoints run: written with SQLAlchemy Core, compiled once at
-import for asyncpg, and run on the driver (api.database).
+import for asyncpg, and run on the driver (api.db).
 
 Per request only the parameters change: no statement is built, compiled or hashed, and
 asyncpg reuses the statement it prepared on that connection. Building and executing
@@ -18,7 +18,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from api.columns import POST_COLUMNS, USER_COLUMNS
-from api.database import Query
+from api.db.query import Query
 from api.pagination import keyset
 from api.schemas import PostCreate, UserCreate
 from shared_models import Post, User

@@ -1,7 +1,8 @@
 from fastapi import APIRouter
 
-from api.database import Db
-from api.errors import documented
+from api.db.readiness import check_schema
+from api.dependencies import Db
+from api.openapi import documented
 from api.schemas import Health, Message
 from api.statements import ALL
 
@@ -24,5 +25,5 @@ async def healthz() -> Health:
     responses=documented(503),
 )
 async def readyz(db: Db) -> Health:
-    await db.check(ALL)
+    await check_schema(db, ALL)
     return Health(status="ok")

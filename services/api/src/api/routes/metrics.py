@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Response
 
-from api.metrics import exposition
+from api.observability.metrics import exposition
 
 router = APIRouter(tags=["health"])
 

@@ -2,13 +2,14 @@ from typing import Annotated
 
 from asyncpg import Connection, Record
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import Field, TypeAdapter, WithJsonSchema
+from pydantic import TypeAdapter, WithJsonSchema
 
-from api.columns import POST_COLUMNS, PostId, UserId
-from api.database import Db
-from api.errors import documented, found
-from api.pagination import MAX_ID, NEXT_LINK_HEADER, PageQuery, keyset_params, page_response
-from api.responses import row_response
+from api.columns import POST_COLUMNS
+from api.dependencies import Db
+from api.ids import AuthorId, PostId, UserId
+from api.openapi import documented
+from api.pagination import NEXT_LINK_HEADER, PageQuery, keyset_params, page_response
+from api.responses import found, row_response
 from api.schemas import PostCreate, PostOut, PostUpdate
 from api.statements import (
     CREATE_POST,
@@ -24,7 +25,6 @@ from shared_models import Post
 router = APIRouter(tags=["posts"])
 
 AUTHOR_FILTER = "Only this author's posts; omit it for every author's."
-AuthorId = Annotated[int, Field(gt=0, le=MAX_ID)]
 # A query string cannot carry null, so the document states the bare integer (omitted means
 # every author). The type stays `AuthorId | None`: validation and its 422s are unchanged
 # (`| SkipJsonSchema[None]` would make it a union, two errors per bad value). The schema

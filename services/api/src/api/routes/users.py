@@ -1,10 +1,11 @@
 from fastapi import APIRouter, Request, Response, status
 
-from api.columns import USER_COLUMNS, UserId
-from api.database import Db
-from api.errors import documented, found
+from api.columns import USER_COLUMNS
+from api.dependencies import Db
+from api.ids import UserId
+from api.openapi import documented
 from api.pagination import NEXT_LINK_HEADER, PageQuery, keyset_params, page_response
-from api.responses import row_response
+from api.responses import found, row_response
 from api.schemas import UserCreate, UserOut, UserUpdate
 from api.statements import CREATE_USER, DELETE_USER, USER_BY_ID, USERS_PAGE, updating
 from shared_models import User

@@ -1,11 +1,16 @@
 """The /users contract, over HTTP against the real database and migrations."""
 
+import secrets
+import string
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.api.factories import create_post, create_user, unique
+from tests.api.factories import assert_validation_error, create_post, create_user, unique
+from tests.support.processes import RunningApi
 
 
 def test_create_returns_201_and_the_user(client: httpx.Client) -> None:
@@ -105,6 +110,31 @@ def test_patch_invalid_is_422_and_changes_nothing(client: httpx.Client, body: An
     assert client.get(f"/users/{user['id']}").json() == user
 
 
+@pytest.mark.parametrize("field", ["username", "email", "bio"])
+def test_patch_changes_that_user_and_no_other(client: httpx.Client, field: str) -> None:
+    before, target, after = (create_user(client, bio="as it was") for _ in range(3))
+    value = {"username": unique(), "email": f"{unique()}@example.com", "bio": "new"}[field]
+    assert client.patch(f"/users/{target['id']}", json={field: value}).status_code == 200
+    assert client.get(f"/users/{target['id']}").json() == {**target, field: value}
+    for neighbour in (before, after):
+        assert client.get(f"/users/{neighbour['id']}").json() == neighbour
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_nul_byte_in_the_bio_is_a_validation_error_of_that_field(
+    client: httpx.Client, method: str
+) -> None:
+    """PostgreSQL text cannot hold NUL: refused by the API, in the documented 422 shape,
+    not by the database."""
+    name = unique()
+    body = {"username": name, "email": f"{name}@example.com", "bio": "a\x00b"}
+    if method == "POST":
+        response = client.post("/users", json=body)
+    else:
+        response = client.patch(f"/users/{create_user(client)['id']}", json={"bio": "a\x00b"})
+    assert_validation_error(response, "bio")
+
+
 def test_patch_to_a_taken_email_is_409(client: httpx.Client) -> None:
     first, second = create_user(client), create_user(client)
     response = client.patch(f"/users/{second['id']}", json={"email": first["email"]})
@@ -187,3 +217,48 @@ def test_usernames_and_emails_are_unique_regardless_of_case(client: httpx.Client
     renamed = client.patch(f"/users/{other['id']}", json={"username": name.swapcase()})
     assert (renamed.status_code, renamed.json()) == (409, {"detail": "username is already taken"})
     assert client.get(f"/users/{other['id']}").json() == other
+
+
+def test_twenty_simultaneous_creates_of_one_username_give_one_201(api_server: RunningApi) -> None:
+    username = unique("race")
+    start = threading.Barrier(20)
+
+    def create(attempt: int) -> httpx.Response:
+        with httpx.Client(base_url=api_server.base_url, timeout=30) as client:
+            start.wait()
+            return client.post(
+                "/users", json={"username": username, "email": f"{username}-{attempt}@example.com"}
+            )
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(create, range(20)))
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [201] + [409] * 19
+    conflicts = [r.json() for r in responses if r.status_code == 409]
+    assert all(body == {"detail": "username is already taken"} for body in conflicts)
+
+
+def test_twenty_simultaneous_creates_differing_only_by_case_give_one_201(
+    api_server: RunningApi,
+) -> None:
+    base = "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
+    # One name in twenty spellings (abcde..., Abcde..., aBcde..., ABcde..., ...).
+    spellings = [
+        "".join(c.upper() if (i >> n) & 1 else c for n, c in enumerate(base)) for i in range(20)
+    ]
+    assert len(set(spellings)) == 20
+    start = threading.Barrier(20)
+
+    def create(number: int) -> httpx.Response:
+        with httpx.Client(base_url=api_server.base_url, timeout=30) as client:
+            start.wait()
+            body = {"username": spellings[number], "email": f"{base}-{number}@example.com"}
+            return client.post("/users", json=body)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(create, range(20)))
+
+    assert sorted(response.status_code for response in responses) == [201] + [409] * 19
+    conflicts = [response.json() for response in responses if response.status_code == 409]
+    assert all(body == {"detail": "username is already taken"} for body in conflicts)

@@ -21,8 +21,8 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
+from api.ids import MAX_ID
 from api.main import ROUTERS
-from api.pagination import MAX_ID
 from tests.api.factories import unique
 from tests.support.processes import RunningApi
 

@@ -1,19 +1,20 @@
-"""Every database error has an answer: by its SQLSTATE, refined by a known constraint."""
+"""Every database error has an answer (api.database_errors): by its SQLSTATE, refined by a
+known constraint."""
 
 from __future__ import annotations
 
-import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, UniqueConstraint
+from sqlalchemy.engine import URL
 
-from api.errors import CONSTRAINT_ANSWERS, answer_for
-from api.main import create_app
-from api.settings import ApiDatabaseSettings, ApiSettings
-from api.telemetry import Telemetry
+from api.database_errors import CONSTRAINT_ANSWERS, answer_for
 from shared_models import Base
+from tests.api.factories import create_user, unique
+from tests.support.processes import alembic, running_api
+from tests.support.revisions import BEFORE_HEAD
 
 UNIQUE, FOREIGN_KEY, CHECK = "23505", "23503", "23514"
 
@@ -73,33 +74,25 @@ def test_deleting_a_row_others_still_refer_to_is_409_whatever_the_constraint() -
         assert (answer.status, answer.detail) == (409, "other resources still refer to it")
 
 
-@pytest.fixture
-def app_with_a_failing_route() -> FastAPI:
-    app = create_app(
-        ApiDatabaseSettings(database_url="postgresql://nobody@127.0.0.1:9/none"), ApiSettings()
-    )
-
-    @app.get("/broken-disk")
-    async def broken_disk() -> None:
-        raise OSError(28, "No space left on device")
-
-    return app
-
-
-def test_an_os_error_outside_the_database_is_a_500_not_database_unavailable(
-    app_with_a_failing_route: FastAPI,
+def test_a_schema_rolled_back_one_revision_still_names_the_taken_field(
+    empty_database: URL, log_dir: Path
 ) -> None:
-    # In process, without the lifespan: the route touches no database.
-    served = Telemetry(app_with_a_failing_route, access_log_enabled=True)
-
-    async def call() -> httpx.Response:
-        transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            return await client.get("/broken-disk", headers={"X-Request-ID": "quote-me-1"})
-
-    response = asyncio.run(call())
-    assert response.status_code == 500
-    # Not "database unavailable", no Retry-After; the id lets the user quote it.
-    assert response.json() == {"detail": "Internal Server Error", "request_id": "quote-me-1"}
-    assert response.headers["x-request-id"] == "quote-me-1"
-    assert "retry-after" not in response.headers
+    """After a rollback the older schema's constraints decide: each still has its answer."""
+    alembic(empty_database, "upgrade", BEFORE_HEAD)
+    with (
+        running_api(empty_database, log_dir, WEB_CONCURRENCY="1") as api,
+        httpx.Client(base_url=api.base_url, timeout=30) as client,
+    ):
+        user = create_user(client)
+        same_email = client.post("/users", json={"username": unique(), "email": user["email"]})
+        assert (same_email.status_code, same_email.json()) == (
+            409,
+            {"detail": "email is already taken"},
+        )
+        same_name = client.post(
+            "/users", json={"username": user["username"], "email": f"{unique()}@example.com"}
+        )
+        assert (same_name.status_code, same_name.json()) == (
+            409,
+            {"detail": "username is already taken"},
+        )

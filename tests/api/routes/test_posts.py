@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.pagination import MAX_ID
+from api.ids import MAX_ID
 from tests.api.factories import create_post, create_user
 
 
@@ -64,6 +64,16 @@ def test_patch_changes_title_or_content(client: httpx.Client) -> None:
     assert response.json() == {**post, "content": "Edited"}
     response = client.patch(f"/posts/{post['id']}", json={"title": "Retitled"})
     assert response.json() == {**post, "content": "Edited", "title": "Retitled"}
+
+
+@pytest.mark.parametrize("field", ["title", "content"])
+def test_patch_changes_that_post_and_no_other(client: httpx.Client, field: str) -> None:
+    user = create_user(client)
+    before, target, after = (create_post(client, user["id"]) for _ in range(3))
+    assert client.patch(f"/posts/{target['id']}", json={field: "changed"}).status_code == 200
+    assert client.get(f"/posts/{target['id']}").json() == {**target, field: "changed"}
+    for neighbour in (before, after):
+        assert client.get(f"/posts/{neighbour['id']}").json() == neighbour
 
 
 @pytest.mark.parametrize("body", [{"title": None}, {"title": ""}, {"user_id": 1}])

@@ -1,0 +1,88 @@
+"""Per request: an id, one access line, and the request metrics.
+
+The outermost layer of the app (api.main wraps FastAPI in it), so it sees every
+request, the final status and the whole duration. ``/metrics`` itself is neither
+logged nor counted; the health probes are counted but logged only when they fail
+(orchestrators call them every few seconds).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.observability.metrics import DURATION, IN_FLIGHT, REQUESTS
+from api.observability.request_ids import HEADER, request_id_of
+from api.observability.route_names import route_of
+from shared_models.logs import REQUEST_ID, log_line
+
+UNLOGGED = frozenset({"/metrics"})
+PROBES = frozenset({"/healthz", "/readyz"})
+
+
+class ObserveRequests:
+    def __init__(self, app: ASGIApp, access_log_enabled: bool) -> None:
+        self.app = app
+        self.routes: Sequence[BaseRoute] = getattr(app, "routes", ())
+        self.access_log_enabled = access_log_enabled
+        # structlog's own logger, once per request: far cheaper than logging's records.
+        self.access_log = log_line("api.access")
+        # Label children looked up once per (method, route, status), not per request.
+        self.children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLOGGED:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        root_path = scope.get("root_path", "")  # before a mount changes it
+        request_id = request_id_of(scope["headers"])
+        token = REQUEST_ID.set(request_id)
+        id_header = (HEADER, request_id.encode("ascii"))
+        status = 500  # what the client gets if the app fails before answering
+        answered = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, answered
+            if message["type"] == "http.response.start":
+                status, answered = message["status"], True
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        IN_FLIGHT.inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Starlette has answered 500 and the app's error handler logged the exception
+            # once, with this request's id; re-raising would make the server log it again.
+            if not answered:
+                raise
+        finally:
+            IN_FLIGHT.dec()
+            self.record(scope, root_path, status, time.perf_counter() - started)
+            REQUEST_ID.reset(token)
+
+    def record(self, scope: Scope, root_path: str, status: int, seconds: float) -> None:
+        method, route = scope["method"], route_of(scope, self.routes, root_path)
+        key = (method, route, status)
+        children = self.children.get(key)
+        if children is None:
+            labels = {"method": method, "route": route, "status": str(status)}
+            children = self.children[key] = (REQUESTS.labels(**labels), DURATION.labels(**labels))
+        children[0].inc()
+        children[1].observe(seconds)
+        if not self.access_log_enabled or (scope["path"] in PROBES and status < 400):
+            return
+        client = scope.get("client")
+        self.access_log.info(
+            f"{method} {route} {status}",
+            method=method,
+            route=route,
+            status=status,
+            duration_ms=round(seconds * 1000, 2),
+            client=client[0] if client else None,
+        )

@@ -1,0 +1,53 @@
+"""The pool in process, on a real database, for the tests of api.db."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import URL
+
+from api.db.pool import Database
+from api.settings import ApiDatabaseSettings, ApiSettings
+from tests.support.databases import create_database, drop_database
+from tests.support.processes import alembic
+from tests.support.roles import as_api_role, set_up_roles
+
+
+@pytest.fixture(scope="module")
+def pool_database(server_url: URL) -> Iterator[URL]:
+    """A database at head for this module's pools; a test that changes it puts it back."""
+    url = create_database(server_url, prefix="pool")
+    set_up_roles(url)
+    alembic(url, "upgrade", "head")
+    yield url
+    drop_database(url)
+
+
+def dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def open_database(url: URL, **settings: Any) -> AsyncIterator[Database]:
+    """The worker's Database, as the API role, with these ApiSettings."""
+    database = await Database.open(
+        ApiDatabaseSettings(database_url=as_api_role(url).render_as_string(False)),
+        ApiSettings(**settings),
+    )
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def backend_pids(admin: asyncpg.Connection) -> list[int]:
+    """The server processes of the API's connections to the admin's database."""
+    rows = await admin.fetch(
+        "SELECT pid FROM pg_stat_activity"
+        " WHERE application_name = 'api' AND datname = current_database() ORDER BY pid"
+    )
+    return [row["pid"] for row in rows]

@@ -1,0 +1,87 @@
+"""Per request (api.observability.middleware): an id, one access line by route template,
+the id on every line written meanwhile."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import URL
+
+from api.docs import ASSETS_URL
+from tests.api.factories import create_user
+from tests.support.databases import connect
+from tests.support.logs import log_lines
+from tests.support.processes import RunningApi, running_api
+
+
+def access_lines(api: RunningApi, request_id: str) -> list[dict[str, object]]:
+    return [
+        line
+        for line in log_lines(api.log())
+        if line["logger"] == "api.access" and line["request_id"] == request_id
+    ]
+
+
+def test_one_access_line_per_request_with_the_route_template(logged_api: RunningApi) -> None:
+    with httpx.Client(base_url=logged_api.base_url, timeout=10) as client:
+        user = create_user(client)
+        response = client.get(f"/users/{user['id']}", headers={"X-Request-ID": "trace-me-42"})
+    assert response.headers["x-request-id"] == "trace-me-42"
+    time.sleep(0.2)  # the worker writes the line after the response
+    (line,) = access_lines(logged_api, "trace-me-42")
+    assert line["route"] == "/users/{user_id}"
+    assert str(user["id"]) not in str(line["route"])
+    assert (line["method"], line["status"]) == ("GET", 200)
+    assert isinstance(line["duration_ms"], float)
+    assert 0 < line["duration_ms"] < 5000
+    assert line["client"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("sent", ["", "x" * 129, "has space", "semi;colon", "é"])
+def test_an_insane_request_id_is_replaced_by_a_new_one(logged_api: RunningApi, sent: str) -> None:
+    headers = {b"X-Request-ID": sent.encode("utf-8")} if sent else {}
+    response = httpx.get(logged_api.base_url + "/users/1", headers=headers, timeout=10)
+    given = response.headers["x-request-id"]
+    assert given != sent
+    assert len(given) == 32
+    assert int(given, 16) >= 0  # a fresh uuid4, hex
+
+
+def test_every_line_written_during_a_request_carries_its_id(
+    api_database: URL, tmp_path: Path
+) -> None:
+    with (
+        running_api(api_database, tmp_path, LOG_FORMAT="json", DB_STATEMENT_TIMEOUT="0.5") as api,
+        httpx.Client(base_url=api.base_url, timeout=15) as client,
+    ):
+        user = create_user(client)
+        with connect(api_database) as locker:
+            locker.execute("BEGIN")
+            locker.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+            response = client.get(f"/users/{user['id']}", headers={"X-Request-ID": "slow-1"})
+            locker.execute("ROLLBACK")
+        assert response.status_code == 503
+        time.sleep(0.2)
+        during = [line for line in log_lines(api.log()) if line.get("request_id") == "slow-1"]
+    # The app's warning about the cancelled statement carries the id the client sent.
+    warning = next(line for line in during if line["logger"] == "api")
+    assert warning["level"] == "WARNING"
+    assert "did not answer in time" in str(warning["message"])
+
+
+def test_plain_routes_are_named_by_their_template_too(logged_api: RunningApi) -> None:
+    """FastAPI records only its API routes in the scope; the document, the docs pages and
+    their assets were all "unmatched" in the access log and the metrics."""
+    paths = {"/openapi.json": "/openapi.json", "/docs": "/docs", "/redoc": "/redoc"}
+    paths[f"{ASSETS_URL}/swagger-ui.css"] = ASSETS_URL + "/{path}"
+    paths["/no-such-page"] = "unmatched"
+    with httpx.Client(base_url=logged_api.base_url, timeout=10) as client:
+        for number, path in enumerate(paths):
+            client.get(path, headers={"X-Request-ID": f"plain-route-{number}"})
+    time.sleep(0.2)  # the worker writes the line after the response
+    for number, (path, route) in enumerate(paths.items()):
+        (line,) = access_lines(logged_api, f"plain-route-{number}")
+        assert line["route"] == route, path

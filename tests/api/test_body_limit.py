@@ -1,0 +1,82 @@
+"""Bodies over MAX_BODY_BYTES get 413 without being read whole (api.body_limit): declared
+or chunked, to the byte."""
+
+import contextlib
+import select
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+
+from tests.api.factories import unique
+from tests.support.processes import RunningApi
+
+MIB = 1024 * 1024
+
+
+def padded_user(size: int) -> bytes:
+    """A valid create-user body of exactly ``size`` bytes (JSON allows the padding)."""
+    name = unique()
+    body = f'{{"username": "{name}", "email": "{name}@example.com"}}'.encode()
+    return body[:-1] + b" " * (size - len(body)) + b"}"
+
+
+def test_a_body_of_exactly_max_body_bytes_is_read_and_one_more_is_413(
+    client: httpx.Client,
+) -> None:
+    json_type = {"content-type": "application/json"}
+    at_limit = client.post("/users", content=padded_user(MIB), headers=json_type)
+    assert at_limit.status_code == 201, at_limit.text
+    over = client.post("/users", content=padded_user(MIB + 1), headers=json_type)
+    assert over.status_code == 413
+    assert over.json() == {"detail": "request body larger than 1048576 bytes"}
+
+
+def chunked(body: bytes, size: int = 65536) -> Iterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
+
+
+def test_a_chunked_body_of_exactly_max_body_bytes_is_read_and_one_more_is_413(
+    client: httpx.Client,
+) -> None:
+    json_type = {"content-type": "application/json"}
+    at_limit = client.post("/users", content=chunked(padded_user(MIB)), headers=json_type)
+    assert at_limit.status_code == 201, at_limit.text
+    over = client.post("/users", content=chunked(padded_user(MIB + 1)), headers=json_type)
+    assert over.status_code == 413
+    assert over.json() == {"detail": "request body larger than 1048576 bytes"}
+
+
+def test_an_endless_chunked_body_is_refused_long_before_it_ends(api_server: RunningApi) -> None:
+    """The server answers 413 once the limit is passed; it does not read the rest first."""
+    url = httpx.URL(api_server.base_url)
+    offered = 256 * MIB
+    chunk = b"x" * 65536
+    frame = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+    sent = 0
+    answer = b""
+    with socket.create_connection((url.host, url.port or 80), timeout=10) as sock:
+        sock.sendall(
+            b"POST /users HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        sock.setblocking(False)
+        give_up_at = time.monotonic() + 30
+        while sent < offered and time.monotonic() < give_up_at:
+            readable, writable, _ = select.select([sock], [sock], [], 1)
+            if readable:
+                break  # the server has answered
+            if writable:
+                try:
+                    sent += sock.send(frame)
+                except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+                    break
+        sock.settimeout(10)
+        with contextlib.suppress(ConnectionResetError, TimeoutError):
+            while b"\r\n\r\n" not in answer and (data := sock.recv(65536)):
+                answer += data
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    # The limit plus what socket buffers hold, not the whole offer.
+    assert sent < 32 * MIB, f"{sent / MIB:.0f} MiB were sent before the server answered"

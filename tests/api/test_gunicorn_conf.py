@@ -1,0 +1,88 @@
+"""The server as operators meet it: bad configuration stops it at once, SIGTERM drains it."""
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy.engine import URL
+
+from tests.support.logs import log_lines
+from tests.support.metrics import child_pids, requests_total, scrape
+from tests.support.processes import GUNICORN, RunningApi, running_api, service_env
+
+
+def start_gunicorn(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        GUNICORN,
+        env=service_env(None, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_invalid_configuration_stops_the_server_naming_the_variable() -> None:
+    result = start_gunicorn(API_DB_PASSWORD="not-in-the-message", DB_POOL_SIZE="lots")
+    assert result.returncode != 0
+    assert "api: invalid configuration: DB_POOL_SIZE" in result.stderr
+    assert "not-in-the-message" not in result.stderr + result.stdout
+
+
+def test_missing_database_settings_stop_the_server() -> None:
+    result = start_gunicorn()
+    assert result.returncode != 0
+    assert "set API_DB_PASSWORD or API_DB_PASSWORD_FILE" in result.stderr
+
+
+def test_sigterm_shuts_down_gracefully(migrated_database: URL, log_dir: Path) -> None:
+    with running_api(migrated_database, log_dir) as api:
+        assert httpx.get(api.base_url + "/readyz", timeout=10).status_code == 200
+        api.process.send_signal(signal.SIGTERM)
+        assert api.process.wait(timeout=30) == 0
+        log = api.log()
+    # Each worker ran the app's shutdown (its connection pool closed) before the master left.
+    assert log.count("Application shutdown complete") == 2
+    assert "Shutting down: Master" in log
+
+
+def test_every_line_of_every_process_is_a_json_object(logged_api: RunningApi) -> None:
+    httpx.get(logged_api.base_url + "/users/1", timeout=10)
+    time.sleep(0.2)  # the worker writes the access line after the response
+    lines = log_lines(logged_api.log())  # fails on any line that is not JSON
+    services = {line["service"] for line in lines}
+    loggers = {line["logger"] for line in lines}
+    assert services == {"api"}
+    # gunicorn's master and workers, uvicorn inside them, and the app.
+    assert {"gunicorn.error", "uvicorn.error", "api.access"} <= loggers
+    assert all({"time", "level", "message"} <= set(line) for line in lines)
+
+
+def test_a_dead_workers_gauges_leave_the_sums(migrated_database: URL, log_dir: Path) -> None:
+    with running_api(
+        migrated_database, log_dir, WEB_CONCURRENCY="2", DB_POOL_SIZE="3", DB_POOL_MAX_OVERFLOW="0"
+    ) as api:
+        time.sleep(1.5)  # each worker samples its pool's gauges every second
+        assert scrape(api)["db_pool_open_connections[]"] == 6
+        os.kill(child_pids(api.process.pid)[0], signal.SIGKILL)
+        give_up_at = time.monotonic() + 20
+        while len(child_pids(api.process.pid)) < 2:  # the master forks a replacement
+            assert time.monotonic() < give_up_at, api.log()
+            time.sleep(0.2)
+        time.sleep(2.5)  # its pool opens and is sampled
+        assert scrape(api)["db_pool_open_connections[]"] == 6
+
+
+def test_a_new_server_counts_from_zero(migrated_database: URL, log_dir: Path) -> None:
+    """The workers' metrics directory is emptied at start: an earlier run's counters
+    (a restarted container keeps its tmpfs) are not summed in."""
+    metrics_dir = str(log_dir / "metrics")
+    for run in range(2):
+        with running_api(migrated_database, log_dir, METRICS_DIR=metrics_dir) as api:
+            assert requests_total(scrape(api), "/posts/{post_id}") == 0, f"run {run + 1}"
+            for _ in range(5):
+                httpx.get(api.base_url + "/posts/1", timeout=10)
+            assert requests_total(scrape(api), "/posts/{post_id}") == 5
