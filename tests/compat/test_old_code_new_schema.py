@@ -9,12 +9,14 @@ A deliberately bad revision (renaming a column the code reads) shows the check f
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import subprocess
 import tarfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -49,8 +51,48 @@ def commit_before(path: Path) -> str:
     return git("rev-parse", f"{first_added}^")
 
 
+# The digest of a package's Python sources: (relative path, bytes) of every .py file, sorted.
+DIGEST = """
+import hashlib, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+digest = hashlib.sha256()
+for path in sorted(root.rglob("*.py")):
+    digest.update(str(path.relative_to(root)).encode() + b"\\0" + path.read_bytes() + b"\\0")
+print(digest.hexdigest())
+"""
+
+
+def api_sources_digest(image: str) -> str:
+    """The digest of the api package installed in ``image``."""
+    return subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "sh", image, "-c",
+         'python -c "$0" "$(python -c "import api, os; print(os.path.dirname(api.__file__))")"',
+         DIGEST],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def commit_sources_digest(commit: str, package: str = "services/api/src/api") -> str:
+    """The same digest, of the package as git holds it at ``commit``."""
+    digest = hashlib.sha256()
+    for path in sorted(git("ls-tree", "-r", "--name-only", commit, package).splitlines()):
+        if path.endswith(".py"):
+            content = subprocess.run(
+                ["git", "show", f"{commit}:{path}"], cwd=ROOT, capture_output=True, check=True
+            ).stdout
+            relative = path.removeprefix(package + "/")
+            digest.update(relative.encode() + b"\0" + content + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class OldApi:
+    image: str
+    commit: str
+
+
 @pytest.fixture(scope="module")
-def code_before_newest_revision(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def code_before_newest_revision(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OldApi]:
     """The api image of the commit before the newest revision was added."""
     with_docker_or_skip()
     if git("rev-parse", "--is-shallow-repository") == "true":
@@ -70,12 +112,20 @@ def code_before_newest_revision(tmp_path_factory: pytest.TempPathFactory) -> Ite
         env={**os.environ, "POSTGRES_PASSWORD": "build", "API_DB_PASSWORD": "build"},
     )  # fmt: skip
     image = f"{project}-api"
-    yield image
+    yield OldApi(image, commit)
     subprocess.run(["docker", "rmi", "-f", image], capture_output=True, check=False)
 
 
+def test_the_image_holds_the_code_of_the_commit_before_the_newest_revision(
+    code_before_newest_revision: OldApi,
+) -> None:
+    old = code_before_newest_revision
+    built = api_sources_digest(old.image)
+    assert built == commit_sources_digest(old.commit), f"the image is not {old.commit}'s code"
+
+
 def test_the_code_before_the_newest_revision_passes_at_the_new_head(
-    code_before_newest_revision: str, migrated_database: URL
+    code_before_newest_revision: OldApi, migrated_database: URL
 ) -> None:
     port = free_port()
     name = f"compat-{secrets.token_hex(4)}"
@@ -84,7 +134,7 @@ def test_the_code_before_the_newest_revision_passes_at_the_new_head(
         ["docker", "run", "-d", "--rm", "--name", name, "--network", "host",
          "-e", f"DATABASE_URL={database_url.render_as_string(hide_password=False)}",
          "-e", f"GUNICORN_BIND=127.0.0.1:{port}", "-e", "WEB_CONCURRENCY=1",
-         code_before_newest_revision],
+         code_before_newest_revision.image],
         check=True, capture_output=True,
     )  # fmt: skip
     try:
@@ -94,7 +144,7 @@ def test_the_code_before_the_newest_revision_passes_at_the_new_head(
     finally:
         logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
-    print(f"\nthe api of {code_before_newest_revision} at head: ready in "
+    print(f"\nthe api of {code_before_newest_revision.commit} at head: ready in "
           f"{time.monotonic() - started:.1f}s, {len(failures)} failures")  # fmt: skip
     assert not failures, "\n".join(failures) + "\n--- its log ---\n" + logs[-3000:]
 

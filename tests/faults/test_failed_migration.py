@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.faults.checks import check_invariants, psql
@@ -159,10 +160,15 @@ def test_failed_migration_through_up(stack: ComposeProject, failing_migrations: 
     assert "division by zero" in migrator_log
     assert schema[0] == HEAD_REVISION
     assert HALF_ADDED not in schema[1]
-    if interrupted and compose_version() < COMPOSE_KEEPS_DEPENDENTS:
-        pytest.xfail(
-            "this Compose stops the api when `up` recreates the migrator it depends on, "
-            "and never starts it again once the migrator fails: deploy in the README's "
-            "order (the migrator first, then the api)"
-        )
-    assert not interrupted, report.errors_by_kind()
+    if compose_version() >= COMPOSE_KEEPS_DEPENDENTS:
+        assert not interrupted, report.errors_by_kind()
+        return
+    # docker/compose#12649, as README's deploy order says: this Compose recreates the api
+    # because it depends on the migrator, and never starts it once the migrator fails.
+    # Asserted, so that a Compose or stack that behaves otherwise shows up here.
+    assert interrupted
+    assert stack.inspect(running)["State"]["Status"] == "created"
+    assert report.errors_by_kind()
+    # A good `up` (the migrations as released) brings it back.
+    stack("up", "-d", "--wait")
+    assert httpx.get(stack.base_url + "/readyz", timeout=10).status_code == 200
