@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from migrator.passwords import API_UID, MIGRATOR_UID, SECRETS, SECRETS_DIR, SECRETS_GID
+from migrator.steps.secrets import API_UID, MIGRATOR_UID, SECRETS, SECRETS_DIR, SECRETS_GID
 from tests.support.compose import with_docker_or_skip
 from tests.support.paths import ROOT
 from tools.configuration import (

@@ -10,7 +10,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from migrator.roles import scram_verifier, verifier_matches
+from migrator.steps.roles import scram_verifier, verifier_matches
 from shared_models.settings import ConfigurationError
 from tests.support.databases import connect, create_database, drop_database
 from tests.support.postgres import throwaway_server

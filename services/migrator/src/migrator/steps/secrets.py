@@ -92,7 +92,7 @@ def ensure(directory: Path, given: dict[str, str]) -> list[str]:
 def main(argv: list[str]) -> int:
     configured_or_default("secrets")
     if argv not in ([], ["import"]):
-        log.error("usage: python -m migrator.passwords [import < NAME=value lines]")
+        log.error("usage: python -m migrator.steps.secrets [import < NAME=value lines]")
         return 2
     given = read_assignments(sys.stdin) if argv == ["import"] else {}
     if argv == ["import"] and not given:

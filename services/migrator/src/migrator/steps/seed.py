@@ -5,7 +5,7 @@ INSERT ... SELECT statements, about a second), and safe to run again: users that
 are left alone, and only demo users without posts get theirs. It connects as the schema
 owner, like the migrator, in the same image:
 
-    docker compose run --rm --entrypoint python migrator -m migrator.seed
+    docker compose run --rm --entrypoint python migrator -m migrator.steps.seed
 """
 
 from __future__ import annotations
