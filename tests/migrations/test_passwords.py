@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from migrator.steps.secrets import SECRETS, SECRETS_GID, ensure, read_assignments
+from migrator.image_users import SECRETS_GID
+from migrator.steps.secrets import SECRETS, ensure, read_assignments
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="giving files to other users needs root")
 

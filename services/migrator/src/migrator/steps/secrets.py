@@ -24,14 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from migrator.image_users import API_UID, MIGRATOR_UID, SECRETS_GID
 from shared_models.logs import configured_or_default
 
 log = logging.getLogger("migrator.secrets")
 
 SECRETS_DIR = Path("/run/secrets")
-API_UID = 10001  # the api image's user
-MIGRATOR_UID = 10002  # the migrator image's user (the migrator and the roles step)
-SECRETS_GID = 10003  # the roles step's extra group (compose: group_add)
 
 
 @dataclass(frozen=True)
