@@ -99,7 +99,12 @@ class RolesSettings(DatabaseSettings, SuperuserCredentials, OwnerCredentials, Ap
         return url.set(database=database) if database else url
 
 
-# Everything each container reads (the compose and docs tests walk these).
-MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings, LogSettings)
-ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings, LogSettings)
+# Everything each program reads: what it validates at start (shared_models.startup), and
+# what the docs and the compose tests walk (tools.configuration.PROGRAMS).
 SECRETS_SETTINGS = (LogSettings,)
+ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings, LogSettings)
+MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings, LogSettings)
+SEED_SETTINGS = (MigratorDatabaseSettings, DatabaseWaitSettings, LogSettings)
+# `alembic ... --sql` prints a script without connecting: only the timeouts it writes into
+# the script, and the logging.
+MIGRATOR_SQL_SETTINGS = (MigratorSettings, LogSettings)

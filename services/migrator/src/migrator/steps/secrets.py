@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TextIO
 
 from migrator.image_users import API_UID, MIGRATOR_UID, SECRETS_GID
-from shared_models.logs import configured_or_default
+from migrator.settings import SECRETS_SETTINGS
+from shared_models.startup import start
 
 log = logging.getLogger("migrator.secrets")
 
@@ -88,7 +89,7 @@ def ensure(directory: Path, given: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    configured_or_default("secrets")
+    start("secrets", SECRETS_SETTINGS)
     if argv not in ([], ["import"]):
         log.error("usage: python -m migrator.steps.secrets [import < NAME=value lines]")
         return 2
