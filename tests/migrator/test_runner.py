@@ -3,12 +3,19 @@ each logged as JSON with the outcome; the settings a command reads checked first
 
 import subprocess
 
+import pytest
 from sqlalchemy.engine import URL
 
 from tests.migrator.support import ADD_NICKNAME, DROP_NICKNAME, columns_of_users
 from tests.support.logs import log_lines
 from tests.support.paths import ALEMBIC_INI
-from tests.support.processes import alembic, alembic_command, revision_of, service_env
+from tests.support.processes import (
+    alembic,
+    alembic_command,
+    migrate_in_process,
+    revision_of,
+    service_env,
+)
 from tests.support.revisions import BASE_REVISION, HEAD_REVISION, REVISIONS
 from tests.support.scratch_migrations import ScratchMigrations
 
@@ -65,3 +72,26 @@ def test_the_migrator_logs_each_revision_and_its_outcome_as_json(empty_database:
     lines = log_lines(alembic(empty_database, "downgrade", "-1").stderr)
     (undone,) = [line for line in lines if line.get("direction") == "undid"]
     assert undone["revision"] == HEAD_REVISION
+
+
+def test_offline_sql_needs_no_database_settings() -> None:
+    # --sql connects to nothing: without a password or a URL it still prints the script.
+    result = subprocess.run(
+        alembic_command(ALEMBIC_INI, "upgrade", "head", "--sql"),
+        env=service_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "CREATE TABLE users" in result.stdout
+
+
+def test_a_callers_connection_is_used_whatever_the_environment_says(
+    empty_database: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The caller's connection, and so its settings: the migrator's own are not read.
+    monkeypatch.setenv("MIGRATOR_LOCK_TIMEOUT", "-1")
+    monkeypatch.setenv("POSTGRES_PORT", "0")
+    migrate_in_process(empty_database, "upgrade", "head")
+    assert revision_of(empty_database) == HEAD_REVISION
