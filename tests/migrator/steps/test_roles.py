@@ -11,7 +11,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from migrator.steps.roles import scram_verifier, verifier_matches
+from migrator.steps.roles import LOGIN_ROLE, scram_verifier, verifier_matches
 from shared_models.settings import ConfigurationError
 from tests.support.databases import connect, create_database, drop_database
 from tests.support.postgres import throwaway_server
@@ -132,3 +132,48 @@ def test_the_three_roles_must_differ(server_url: URL, name: str) -> None:
         roles_settings(server_url, **{name: "postgres"})
     with pytest.raises(ConfigurationError, match="must be three roles"):
         roles_settings(server_url, owner_db_user=API_ROLE)
+
+
+# What the roles step makes of each role: pg_roles' columns for LOGIN_ROLE's attributes.
+NARROW = {
+    "rolcanlogin": True,
+    "rolsuper": False,
+    "rolcreatedb": False,
+    "rolcreaterole": False,
+    "rolreplication": False,
+    "rolbypassrls": False,
+}
+
+
+def attributes_and_verifier(url: URL, role: str) -> tuple[dict[str, object], object]:
+    with connect(url) as superuser:
+        row = superuser.execute(
+            sql.SQL("SELECT {}, rolpassword FROM pg_authid WHERE rolname = %s").format(
+                sql.SQL(", ").join(map(sql.Identifier, NARROW))
+            ),
+            (role,),
+        ).fetchone()
+    assert row is not None, role
+    return dict(zip(NARROW, row[:-1], strict=True)), row[-1]
+
+
+@pytest.mark.parametrize("role", [OWNER_ROLE, API_ROLE])
+def test_a_role_widened_by_hand_is_narrowed_again(empty_database: URL, role: str) -> None:
+    name = sql.Identifier(role)
+    with connect(empty_database) as superuser:
+        superuser.execute(
+            sql.SQL("ALTER ROLE {} NOLOGIN SUPERUSER CREATEDB CREATEROLE REPLICATION BYPASSRLS")
+            .format(name)
+        )  # fmt: skip
+    try:
+        widened, verifier = attributes_and_verifier(empty_database, role)
+        assert not any(widened[key] == value for key, value in NARROW.items())
+
+        set_up_roles(empty_database)  # its password unchanged: only the attributes differ
+
+        narrowed, verifier_after = attributes_and_verifier(empty_database, role)
+        assert narrowed == NARROW
+        assert verifier_after == verifier  # narrowed without touching the password
+    finally:  # never leave a wide role to the other tests of the session
+        with connect(empty_database) as superuser:
+            superuser.execute(sql.SQL(f"ALTER ROLE {{}} {LOGIN_ROLE}").format(name))
