@@ -62,7 +62,7 @@ check: ## Fail if the models and the migrations disagree
 	$(MIGRATOR) check
 
 seed: ## Load demo data: 1,000 users with 10 posts each (deterministic; safe to run again)
-	$(COMPOSE) run --rm --entrypoint python migrator -m migrator.seed
+	$(COMPOSE) run --rm --entrypoint python migrator -m migrator.steps.seed
 
 # A command in the db container, as the superuser, on the application's database.
 IN_DB = $(COMPOSE) exec -T db sh -c 'exec "$$0" -U "$${POSTGRES_USER:-postgres}" -d "$${POSTGRES_DB:-app}" "$$@"'

@@ -13,7 +13,8 @@ from bench.apps import App, failed_answers
 from bench.load import OURS, Result
 from bench.measure import cgroup_cpu_file, read_cgroup_cpu
 from bench.report import errors, median_result, workers_line
-from migrator.passwords import API_UID, SECRETS_DIR
+from migrator.image_users import API_UID
+from migrator.steps.secrets import SECRETS_DIR
 from tests.support.paths import ROOT
 from tests.test_compose_files import rendered
 

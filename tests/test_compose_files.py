@@ -1,6 +1,6 @@
 """compose.yaml against the code: every setting a service reads reaches its container,
 no default is restated, passwords arrive as files, and the ids the secrets step uses
-are the images' own."""
+(migrator.image_users) are the images' own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from migrator.passwords import API_UID, MIGRATOR_UID, SECRETS, SECRETS_DIR, SECRETS_GID
+from migrator.image_users import API_UID, MIGRATOR_UID, SECRETS_GID
+from migrator.steps.secrets import SECRETS, SECRETS_DIR
 from tests.support.compose import with_docker_or_skip
 from tests.support.paths import ROOT
 from tools.configuration import (
@@ -111,6 +112,9 @@ def test_the_secrets_steps_ids_are_the_images_own(production: dict[str, Any]) ->
     for dockerfile, uid in (("api", API_UID), ("migrator", MIGRATOR_UID)):
         text = (ROOT / "services" / dockerfile / "Dockerfile").read_text()
         assert re.search(rf"useradd --system --uid {uid} ", text), dockerfile
+        assert f"\nUSER {uid}:{uid}\n" in text, dockerfile
     assert production["services"]["roles"]["group_add"] == [str(SECRETS_GID)]
     development = rendered("compose.yaml", "compose.override.yaml")
     assert development["services"]["migrator"]["group_add"] == [str(SECRETS_GID)]
+    # Without HOST_UID (set by the Makefile), the override keeps the image's user.
+    assert development["services"]["migrator"]["user"] == f"{MIGRATOR_UID}:{MIGRATOR_UID}"

@@ -1,9 +1,16 @@
 """Every variable the stack reads, gathered from where each one is defined.
 
 The settings classes hold each service setting's default and description; compose
-files hold the few variables compose itself reads (ports, base images). This module
-walks both, so `.env.example` and the README's table are generated (tools.docs) and
-tests can check compose against the classes.
+files hold the few variables compose itself reads (ports, base images). PROGRAMS names
+every program of the stack, the compose service it runs in and the settings classes it
+reads (the very tuple it validates at start, shared_models.startup). This module walks
+them, so `.env.example` and the README's table are generated (tools.docs) and tests can
+check compose against the classes.
+
+A setting's section is the title of the class that declares it (``model_config``'s
+``title``, which a subclass adding to the same section inherits); sections come in the
+order the programs first read them, in start order, but a section every program reads
+(logging) comes last.
 """
 
 from __future__ import annotations
@@ -18,19 +25,46 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from api.settings import SETTINGS as API_SETTINGS
-from migrator.settings import MIGRATOR_SETTINGS, ROLES_SETTINGS, SECRETS_SETTINGS
+from migrator.settings import (
+    MIGRATOR_SETTINGS,
+    ROLES_SETTINGS,
+    SECRETS_SETTINGS,
+    SEED_SETTINGS,
+)
 from shared_models.settings import EnvSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILES = (ROOT / "compose.yaml", ROOT / "compose.override.yaml")
 
-# Compose service -> the settings classes its container reads.
-SERVICE_SETTINGS: dict[str, tuple[type[EnvSettings], ...]] = {
-    "secrets": SECRETS_SETTINGS,
-    "roles": ROLES_SETTINGS,
-    "migrator": MIGRATOR_SETTINGS,
-    "api": API_SETTINGS,
+Settings = tuple[type[EnvSettings], ...]
+
+
+@dataclass(frozen=True)
+class Program:
+    service: str  # the compose service whose container runs it
+    settings: Settings  # everything it reads, as it passes them to shared_models.startup
+
+
+# Every program of the stack, in start order.
+PROGRAMS: dict[str, Program] = {
+    "secrets": Program("secrets", SECRETS_SETTINGS),
+    "roles": Program("roles", ROLES_SETTINGS),
+    "migrator": Program("migrator", MIGRATOR_SETTINGS),
+    "seed": Program("migrator", SEED_SETTINGS),  # `make seed`, in the migrator's image
+    "api": Program("api", API_SETTINGS),
 }
+
+
+def settings_of_services() -> dict[str, Settings]:
+    services: dict[str, list[type[EnvSettings]]] = {}
+    for program in PROGRAMS.values():
+        classes = services.setdefault(program.service, [])
+        classes.extend(klass for klass in program.settings if klass not in classes)
+    return {service: tuple(classes) for service, classes in services.items()}
+
+
+# Compose service -> the settings classes its container reads (its programs', together).
+SERVICE_SETTINGS = settings_of_services()
 # Variables of the official postgres image that the db service is given.
 IMAGE_VARIABLES = {"db": ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")}
 
@@ -59,23 +93,7 @@ DEVELOPMENT_DEFAULTS = {"LOG_FORMAT": "readable lines while developing"}
 
 # ${NAME}, ${NAME:-default}; not $${NAME}, which is a literal $ for the container's shell.
 INTERPOLATION = re.compile(r"(?<!\$)\$\{(\w+)(?::?-([^}]*))?\}")
-
-
-# The order of the sections in the generated docs; a class missing here comes last.
-SECTION_ORDER = [
-    "compose",
-    "DatabaseSettings",
-    "SuperuserCredentials",
-    "OwnerRole",
-    "OwnerCredentials",
-    "ApiRole",
-    "ApiCredentials",
-    "DatabaseWaitSettings",
-    "MigratorSettings",
-    "ApiSettings",
-    "ServerSettings",
-    "LogSettings",
-]
+COMPOSE_SECTION = "compose"  # the section of COMPOSE_VARIABLES, first
 
 
 @dataclass
@@ -86,7 +104,7 @@ class Variable:
     secret: bool = False
     in_secrets_volume: bool = False  # compose gives it as a file from the secrets volume
     services: list[str] = field(default_factory=list)
-    section: str = ""
+    section: str = ""  # COMPOSE_SECTION, or the title of the class that declares it
 
 
 def env_value(value: Any) -> str:
@@ -118,10 +136,46 @@ def defining_class(settings_class: type[EnvSettings], name: str) -> type[EnvSett
     return settings_class
 
 
+def declares_settings(klass: type) -> bool:
+    return issubclass(klass, EnvSettings) and any(
+        name in klass.model_fields for name in inspect.get_annotations(klass)
+    )
+
+
+def section_title(klass: type[EnvSettings]) -> str:
+    """The title of the section of the settings ``klass`` declares: its ``model_config``'s
+    (its own, or inherited from the class whose section it adds to). A class without one
+    (api.settings' classes, for now) is titled by its docstring's first line."""
+    title = klass.model_config.get("title")
+    if title:
+        return title
+    if klass.__doc__ and klass.__doc__.strip():
+        return klass.__doc__.strip().splitlines()[0].rstrip(".")
+    raise ValueError(f"{klass.__qualname__} declares settings but has no section title")
+
+
+def sections() -> list[str]:
+    """Every section, in order: the compose one; then each in the order the programs, in
+    start order, first read it (each settings class, then its bases in method resolution
+    order); last, those every program reads (logging)."""
+    order: list[str] = []
+    readers: dict[str, set[str]] = {}
+    for name, program in PROGRAMS.items():
+        for settings_class in program.settings:
+            for klass in settings_class.__mro__:
+                if declares_settings(klass):
+                    title = section_title(klass)
+                    if title not in order:
+                        order.append(title)
+                    readers.setdefault(title, set()).add(name)
+    everyones = [title for title in order if readers[title] == set(PROGRAMS)]
+    return [COMPOSE_SECTION, *(t for t in order if t not in everyones), *everyones]
+
+
 def service_variables() -> dict[str, Variable]:
     variables: dict[str, Variable] = {}
-    for service, classes in SERVICE_SETTINGS.items():
-        for settings_class in classes:
+    for program in PROGRAMS.values():
+        for settings_class in program.settings:
             for name, info in settings_class.model_fields.items():
                 env = name.upper()
                 if env not in variables:
@@ -132,10 +186,10 @@ def service_variables() -> dict[str, Variable]:
                         description=info.description or "",
                         secret=bool(extra.get("secret")),
                         in_secrets_volume=bool(extra.get("in_secrets_volume")),
-                        section=defining_class(settings_class, name).__name__,
+                        section=section_title(defining_class(settings_class, name)),
                     )
-                if service not in variables[env].services:
-                    variables[env].services.append(service)
+                if program.service not in variables[env].services:
+                    variables[env].services.append(program.service)
     for service, names in IMAGE_VARIABLES.items():
         for env in names:
             variables[env].services.insert(0, service)
@@ -154,16 +208,15 @@ def compose_defaults() -> dict[str, str]:
 def compose_variables() -> list[Variable]:
     defaults = compose_defaults()
     return [
-        Variable(name, defaults.get(name, ""), description, services=["compose"], section="compose")
+        Variable(
+            name, defaults.get(name, ""), description, services=["compose"], section=COMPOSE_SECTION
+        )
         for name, description in COMPOSE_VARIABLES.items()
     ]
 
 
-def section_rank(variable: Variable) -> int:
-    order = SECTION_ORDER
-    return order.index(variable.section) if variable.section in order else len(order)
-
-
 def all_variables() -> list[Variable]:
     variables = [*compose_variables(), *service_variables().values()]
-    return sorted(variables, key=section_rank)  # stable: fields keep their class's order
+    order = sections()
+    # Stable: within a section, settings keep the order the programs read them in.
+    return sorted(variables, key=lambda variable: order.index(variable.section))

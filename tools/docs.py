@@ -14,13 +14,7 @@ import textwrap
 from pathlib import Path
 
 from tools.api_table import api_table
-from tools.configuration import (
-    FIXED_BY_COMPOSE,
-    ROOT,
-    SERVICE_SETTINGS,
-    Variable,
-    all_variables,
-)
+from tools.configuration import COMPOSE_SECTION, FIXED_BY_COMPOSE, ROOT, Variable, all_variables
 
 ENV_EXAMPLE = ROOT / ".env.example"
 README = ROOT / "README.md"
@@ -37,14 +31,7 @@ ENV_HEADER = """\
 
 
 def section_title(variable: Variable) -> str:
-    if variable.section == "compose":
-        return "Compose itself"
-    for classes in SERVICE_SETTINGS.values():
-        for settings_class in classes:
-            for klass in settings_class.__mro__:
-                if klass.__name__ == variable.section and klass.__doc__:
-                    return klass.__doc__.strip().splitlines()[0].rstrip(".")
-    return variable.section
+    return "Compose itself" if variable.section == COMPOSE_SECTION else variable.section
 
 
 def env_example(variables: list[Variable]) -> str:

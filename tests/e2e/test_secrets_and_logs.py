@@ -12,7 +12,7 @@ from typing import IO
 import httpx
 import pytest
 
-from migrator.passwords import SECRETS, SECRETS_DIR
+from migrator.steps.secrets import SECRETS, SECRETS_DIR
 from tests.support.compose import ComposeProject
 from tests.support.logs import log_lines
 

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic.fields import FieldInfo
 
-from migrator.passwords import API_UID, MIGRATOR_UID
+from migrator.image_users import API_UID, MIGRATOR_UID
 from shared_models.settings import EnvSettings
 from tools.configuration import IMAGE_VARIABLES, SERVICE_SETTINGS
 
@@ -16,7 +16,7 @@ Settings = TypeVar("Settings", bound=EnvSettings)
 # app.kubernetes.io/name of a workload's pods -> the compose service it is.
 SERVICE_OF = {"api": "api", "migrator": "migrator", "roles": "roles", "postgres": "db"}
 # The user each image runs as: its Dockerfile's (tests/test_compose_files.py checks them
-# against migrator.passwords), and the postgres image's own `postgres` user.
+# against migrator.image_users), and the postgres image's own `postgres` user.
 IMAGE_UID = {"api": API_UID, "migrator": MIGRATOR_UID, "roles": MIGRATOR_UID, "postgres": 999}
 # The postgres image's variables: those compose gives it, and PGDATA, which puts the
 # data in a directory below the volume's root (a new volume may hold lost+found).

@@ -8,7 +8,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from migrator.passwords import SECRETS
+from migrator.steps.secrets import SECRETS
 from tests.kubernetes.manifests import DEPLOY, DEV_SECRETS_SCRIPT
 
 

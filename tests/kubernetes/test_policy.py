@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from api.settings import ApiDatabaseSettings, ServerSettings
-from migrator.passwords import SECRETS, SECRETS_DIR
 from migrator.settings import DatabaseWaitSettings, MigratorSettings
+from migrator.steps.secrets import SECRETS, SECRETS_DIR
 from shared_models.settings import ConfigurationError
 from tests.kubernetes.budget import budget
 from tests.kubernetes.manifests import (
@@ -146,7 +146,7 @@ def test_the_roles_job_runs_the_roles_step(rendered: Rendered) -> None:
     (job,) = jobs
     job_basics(job)
     (container,) = job.pod["containers"]
-    assert container["command"] == ["python", "-m", "migrator.roles"]
+    assert container["command"] == ["python", "-m", "migrator.steps.roles"]
     assert "args" not in container
     (migrator,) = rendered.workloads_of("migrator")
     assert container["image"] == migrator.pod["containers"][0]["image"], "the migrator image"

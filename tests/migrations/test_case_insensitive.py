@@ -1,15 +1,20 @@
 """The case-insensitive identity revision, done the online way: a preflight that stops
-cleanly on existing case-duplicates, indexes built concurrently, leftovers handled."""
+cleanly on existing case-duplicates, indexes built concurrently, leftovers handled, and
+no moment without uniqueness."""
 
 from __future__ import annotations
+
+import re
 
 import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.support.databases import connect
+from tests.support.databases import connect, create_database
+from tests.support.postgres import throwaway_server
 from tests.support.processes import alembic, revision_of
 from tests.support.revisions import revision_before, revision_named
+from tests.support.roles import set_up_roles
 
 REVISION = revision_named("case-insensitive usernames and emails")
 BEFORE = str(revision_before(REVISION))
@@ -77,3 +82,59 @@ def test_an_invalid_leftover_of_an_interrupted_build_is_replaced(before_revision
     assert unique_things(before_revision) == ["uq_users_lower_email", "uq_users_lower_username"]
     with connect(before_revision) as db, pytest.raises(psycopg.errors.UniqueViolation):
         db.execute("INSERT INTO users (username, email) VALUES ('A', 'new@x.org')")
+
+
+# The statements a server logs (log_statement=ddl), each up to the next line's timestamp.
+LOGGED = re.compile(r"LOG:  (?:statement|execute [^:]*): (.*?)(?=\n\d{4}-\d\d-\d\d |\Z)", re.DOTALL)
+GAINS = [
+    re.compile(r"CREATE UNIQUE INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?(\w+) ON users\b"),
+    re.compile(r"ALTER TABLE users ADD CONSTRAINT (\w+) UNIQUE\b"),  # USING INDEX: same name
+]
+LOSSES = [
+    re.compile(r"ALTER TABLE users DROP CONSTRAINT (?:IF EXISTS )?(\w+)"),
+    re.compile(r"DROP INDEX (?:CONCURRENTLY )?(?:IF EXISTS )?(\w+)"),
+]
+
+
+def statements(server_log: str) -> list[str]:
+    return [" ".join(statement.split()) for statement in LOGGED.findall(server_log)]
+
+
+def replay(unique: list[str], ddl: list[str]) -> list[str]:
+    """users' unique constraints and indexes through ``ddl``, statement by statement,
+    failing at the first after which a column has neither (uq_users_<column> or
+    uq_users_lower_<column>): a window in which duplicates could be written."""
+    names = set(unique)
+    for statement in ddl:
+        names |= {m[1] for pattern in GAINS if (m := pattern.search(statement))}
+        names -= {m[1] for pattern in LOSSES if (m := pattern.search(statement))}
+        for column in ("username", "email"):
+            assert any(name.endswith(f"_{column}") for name in names), (
+                f"nothing keeps {column} unique after {statement!r}, in:\n" + "\n".join(ddl)
+            )
+    return sorted(names)
+
+
+def test_usernames_and_emails_are_unique_after_every_statement_both_ways() -> None:
+    server = throwaway_server(settings=("log_statement=ddl",))
+    try:
+        server.start()
+        database = create_database(server.url)
+        set_up_roles(database)
+        alembic(database, "upgrade", BEFORE)
+        before = unique_things(database)
+        logged = len(server.server_log())
+        alembic(database, "upgrade", REVISION)
+        upgrade = statements(server.server_log()[logged:])
+        after = unique_things(database)
+        logged = len(server.server_log())
+        alembic(database, "downgrade", BEFORE)
+        downgrade = statements(server.server_log()[logged:])
+        back = unique_things(database)
+    finally:
+        server.remove()
+    assert before == back == ["uq_users_email", "uq_users_username"]
+    assert after == ["uq_users_lower_email", "uq_users_lower_username"]
+    # Replayed on what the catalog said before, the logged DDL ends where the catalog does.
+    assert replay(before, upgrade) == after
+    assert replay(after, downgrade) == back

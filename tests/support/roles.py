@@ -9,8 +9,8 @@ import secrets
 
 from sqlalchemy.engine import URL
 
-from migrator.roles import set_up
 from migrator.settings import RolesSettings
+from migrator.steps.roles import set_up
 
 OWNER_ROLE = "test_owner"
 OWNER_PASSWORD = secrets.token_hex(12)

@@ -5,30 +5,26 @@ from alembic import context
 
 from migrator import runner
 from shared_models import Base
-from shared_models.logs import configured_or_default
+from shared_models.startup import start, validate
 
 config = context.config
-# JSON lines like every service's (LOG_FORMAT); a caller may keep its own logging.
+# A caller's Engine or Connection (tests, pytest-alembic, programmatic use), or none.
+connectable = config.attributes.get("connection")
+offline = context.is_offline_mode()
+
+# First, as every program of the stack: logging (JSON lines, LOG_FORMAT), then every
+# setting this command reads validated at once (exit 2). A caller may keep its own logging.
+settings = runner.settings_read(offline=offline, callers_connection=connectable is not None)
 if config.attributes.get("configure_logger", True):
-    configured_or_default("migrator")
+    start("migrator", settings)
+else:
+    validate("migrator", settings)
 
 target_metadata = Base.metadata
 
-
-def run_migrations_offline() -> None:
+if offline:
     runner.run_offline(target_metadata)
-
-
-def run_migrations_online() -> None:
-    # A caller's Engine or Connection (tests, pytest-alembic, programmatic use), or none.
-    connectable = config.attributes.get("connection")
-    if connectable is None:
-        runner.run_online(target_metadata)
-    else:
-        runner.run_on_callers(target_metadata, connectable)
-
-
-if context.is_offline_mode():
-    run_migrations_offline()
+elif connectable is None:
+    runner.run_online(target_metadata)
 else:
-    run_migrations_online()
+    runner.run_on_callers(target_metadata, connectable)

@@ -2,7 +2,7 @@
 
 Granted by the schema owner after every run that changes the schema, on its own
 tables, so a table from a new revision is covered at once. The role itself (its
-login and password) is the roles step's job (migrator.roles), not the owner's.
+login and password) is the roles step's job (migrator.steps.roles), not the owner's.
 """
 
 from __future__ import annotations

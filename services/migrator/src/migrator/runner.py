@@ -14,13 +14,16 @@ Read-only commands (current, check, revision --autogenerate) only wait for the
 database. A caller may instead hand in its own Engine or Connection
 (``config.attributes["connection"]``, as alembic's cookbook and pytest-alembic do):
 then the revisions run on it as they are, with none of the above.
+
+Before any of it, env.py validates what the command reads (``settings_read``) with
+shared_models.startup, like every program of the stack.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import NoReturn, TypeVar
+from typing import NoReturn
 
 from alembic import context
 from alembic.runtime.migration import MigrationInfo
@@ -31,12 +34,26 @@ from migrator.database import connect_with_retry, create_migration_engine
 from migrator.errors import MigratorError
 from migrator.grants import grant_api_role
 from migrator.lock_timeouts import apply_timeouts, timeout_statements, with_lock_retries
-from migrator.settings import MigratorDatabaseSettings, MigratorSettings
-from shared_models.settings import ConfigurationError, EnvSettings
-
-Settings = TypeVar("Settings", bound=EnvSettings)
+from migrator.settings import (
+    MIGRATOR_SETTINGS,
+    MIGRATOR_SQL_SETTINGS,
+    MigratorDatabaseSettings,
+    MigratorSettings,
+)
+from shared_models.settings import EnvSettings
 
 log = logging.getLogger("migrator")
+
+
+def settings_read(*, offline: bool, callers_connection: bool) -> tuple[type[EnvSettings], ...]:
+    """What an alembic command reads from the environment, so what env.py validates first:
+    with --sql only the timeouts it prints (and the logging); on a caller's connection
+    nothing (the logging aside, which falls back to its defaults); else all the migrator's."""
+    if offline:
+        return MIGRATOR_SQL_SETTINGS
+    if callers_connection:
+        return ()
+    return MIGRATOR_SETTINGS
 
 
 def configure(metadata: MetaData, **options: object) -> None:
@@ -99,17 +116,10 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
-def load(settings_class: type[Settings]) -> Settings:
-    try:
-        return settings_class.load()
-    except ConfigurationError as exc:
-        fail(str(exc))
-
-
 def run_offline(metadata: MetaData) -> None:
     """``--sql``: print the script for review, with the timeouts it would run under."""
     configure(metadata, dialect_name="postgresql", literal_binds=True)
-    for statement in timeout_statements(load(MigratorSettings)):
+    for statement in timeout_statements(MigratorSettings.load()):
         context.execute(statement)
     with context.begin_transaction():
         context.run_migrations()
@@ -134,8 +144,8 @@ def run_on_callers(metadata: MetaData, connectable: Engine | Connection) -> None
 
 def run_online(metadata: MetaData) -> None:
     """The migrator's own connection, with its safety rails for commands that write."""
-    settings = load(MigratorSettings)
-    database = load(MigratorDatabaseSettings)
+    settings = MigratorSettings.load()
+    database = MigratorDatabaseSettings.load()
     engine = create_migration_engine(
         database.url("psycopg"), database.postgres_connect_timeout, "migrator"
     )

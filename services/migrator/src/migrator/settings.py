@@ -4,6 +4,7 @@ database settings."""
 from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import URL
 
 from shared_models.logs import LogSettings
@@ -20,6 +21,8 @@ from shared_models.settings import (
 class DatabaseWaitSettings(EnvSettings):
     """How long the one-shot steps wait for the database."""
 
+    model_config = SettingsConfigDict(title="How long the one-shot steps wait for the database")
+
     migrator_db_wait_seconds: float = Field(
         default=60.0,
         ge=0,
@@ -30,7 +33,9 @@ class DatabaseWaitSettings(EnvSettings):
 
 
 class MigratorSettings(DatabaseWaitSettings):
-    """The migrator's lock and statement timeouts."""
+    """The migrator's lock and statement timeouts (and its wait for the database)."""
+
+    model_config = SettingsConfigDict(title="The migrator's lock and statement timeouts")
 
     migrator_lock_wait_seconds: float = Field(
         default=600.0,
@@ -71,6 +76,8 @@ class MigratorDatabaseSettings(DatabaseSettings, OwnerCredentials, ApiRole):
 class SuperuserCredentials(EnvSettings):
     """The database server's superuser."""
 
+    model_config = SettingsConfigDict(title="The database server's superuser")
+
     postgres_user: str = Field(
         default="postgres",
         description="The database server's superuser (the postgres image's own variable): "
@@ -99,7 +106,12 @@ class RolesSettings(DatabaseSettings, SuperuserCredentials, OwnerCredentials, Ap
         return url.set(database=database) if database else url
 
 
-# Everything each container reads (the compose and docs tests walk these).
-MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings, LogSettings)
-ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings, LogSettings)
+# Everything each program reads: what it validates at start (shared_models.startup), and
+# what the docs and the compose tests walk (tools.configuration.PROGRAMS).
 SECRETS_SETTINGS = (LogSettings,)
+ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings, LogSettings)
+MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings, LogSettings)
+SEED_SETTINGS = (MigratorDatabaseSettings, DatabaseWaitSettings, LogSettings)
+# `alembic ... --sql` prints a script without connecting: only the timeouts it writes into
+# the script, and the logging.
+MIGRATOR_SQL_SETTINGS = (MigratorSettings, LogSettings)

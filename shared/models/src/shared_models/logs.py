@@ -24,6 +24,7 @@ from typing import Any, Literal
 import orjson
 import structlog
 from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from shared_models.settings import ConfigurationError, EnvSettings
@@ -36,6 +37,8 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 
 class LogSettings(EnvSettings):
     """How every service logs."""
+
+    model_config = SettingsConfigDict(title="How every service logs")
 
     log_level: str = Field(
         default="info",

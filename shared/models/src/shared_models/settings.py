@@ -61,6 +61,8 @@ class EnvSettings(BaseSettings):
     """Base for settings read from the environment (and ``*_FILE``), failing with names.
 
     An empty variable counts as unset, so ``NAME=`` in an env file means "the default".
+    A subclass that declares settings gives them a section in the generated docs with
+    ``model_config = SettingsConfigDict(title=...)``; its own subclasses inherit it.
     """
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_ignore_empty=True)
@@ -102,6 +104,8 @@ def secret(description: str) -> Any:
 
 class DatabaseSettings(EnvSettings):
     """Where the database is, and how long to wait for it."""
+
+    model_config = SettingsConfigDict(title="Where the database is, and how long to wait for it")
 
     database_url: SecretStr | None = Field(
         default=None,
@@ -160,7 +164,9 @@ class DatabaseSettings(EnvSettings):
 
 
 class ApiRole(EnvSettings):
-    """The API's own database role."""
+    """The name of the API's own database role: enough for the migrator's grants."""
+
+    model_config = SettingsConfigDict(title="The API's own database role")
 
     api_db_user: str = Field(
         default="app_api",
@@ -171,13 +177,15 @@ class ApiRole(EnvSettings):
 
 
 class ApiCredentials(ApiRole):
-    """The API's own database role."""
+    """The API role's name and password: what the API logs in with (same section)."""
 
     api_db_password: SecretStr | None = secret("Password of API_DB_USER.")
 
 
 class OwnerRole(EnvSettings):
-    """The schema owner, as which the migrator connects."""
+    """The name of the schema owner, as which the migrator connects."""
+
+    model_config = SettingsConfigDict(title="The schema owner, as which the migrator connects")
 
     owner_db_user: str = Field(
         default="app_owner",
@@ -188,6 +196,6 @@ class OwnerRole(EnvSettings):
 
 
 class OwnerCredentials(OwnerRole):
-    """The schema owner, as which the migrator connects."""
+    """The schema owner's name and password: what the migrator logs in with (same section)."""
 
     owner_db_password: SecretStr | None = secret("Password of OWNER_DB_USER.")

@@ -5,7 +5,7 @@ INSERT ... SELECT statements, about a second), and safe to run again: users that
 are left alone, and only demo users without posts get theirs. It connects as the schema
 owner, like the migrator, in the same image:
 
-    docker compose run --rm --entrypoint python migrator -m migrator.seed
+    docker compose run --rm --entrypoint python migrator -m migrator.steps.seed
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from sqlalchemy import Connection, text
 
 from migrator.database import connect_with_retry, create_migration_engine
 from migrator.errors import MigratorError
-from migrator.settings import DatabaseWaitSettings, MigratorDatabaseSettings
-from shared_models.logs import configured_or_default
-from shared_models.settings import ConfigurationError
+from migrator.settings import SEED_SETTINGS, DatabaseWaitSettings, MigratorDatabaseSettings
+from shared_models.startup import start
 
 log = logging.getLogger("migrator.seed")
 
@@ -62,7 +61,7 @@ def seed(
 
 
 def main() -> int:
-    configured_or_default("migrator")
+    start("seed", SEED_SETTINGS)
     try:
         database = MigratorDatabaseSettings.load()
         wait = DatabaseWaitSettings.load().migrator_db_wait_seconds
@@ -74,7 +73,7 @@ def main() -> int:
                 added_users, added_posts = seed(connection)
         finally:
             engine.dispose()
-    except (ConfigurationError, MigratorError) as exc:
+    except MigratorError as exc:
         log.error("%s", exc, extra={"outcome": "failed"})
         return 1
     log.info(

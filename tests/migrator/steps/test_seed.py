@@ -8,7 +8,7 @@ import sys
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 
-from migrator.seed import POSTS_PER_USER, USERS
+from migrator.steps.seed import POSTS_PER_USER, USERS
 from tests.support.databases import connect, create_database, drop_database
 from tests.support.logs import log_lines
 from tests.support.processes import alembic, migrator_env
@@ -23,7 +23,7 @@ FROM users u JOIN posts p ON p.user_id = u.id ORDER BY u.username, p.date_posted
 
 def run_seed(database: URL) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "migrator.seed"],
+        [sys.executable, "-m", "migrator.steps.seed"],
         env=migrator_env(database), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -35,9 +35,8 @@ from sqlalchemy import Connection, text
 
 from migrator.database import connect_with_retry, create_migration_engine
 from migrator.errors import MigratorError
-from migrator.settings import DatabaseWaitSettings, RolesSettings
-from shared_models.logs import configured_or_default
-from shared_models.settings import ConfigurationError
+from migrator.settings import ROLES_SETTINGS, DatabaseWaitSettings, RolesSettings
+from shared_models.startup import start
 
 log = logging.getLogger("migrator.roles")
 
@@ -195,10 +194,10 @@ OLD_DATABASE_HINT = (
 
 
 def main() -> int:
-    configured_or_default("roles")
+    start("roles", ROLES_SETTINGS)
     try:
         set_up(RolesSettings.load(), DatabaseWaitSettings.load().migrator_db_wait_seconds)
-    except (ConfigurationError, MigratorError) as exc:
+    except MigratorError as exc:
         hint = OLD_DATABASE_HINT if "password authentication failed" in str(exc) else ""
         log.error("%s%s", exc, hint, extra={"outcome": "failed"})
         return 1

@@ -1,4 +1,5 @@
-"""The secrets step: each password made once, readable only by the services that need it."""
+"""migrator.steps.secrets: each password made once, readable only by the services that
+need it, in a directory only its owner may write to."""
 
 from __future__ import annotations
 
@@ -9,9 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from migrator.passwords import SECRETS, SECRETS_GID, ensure, read_assignments
+from migrator.image_users import SECRETS_GID
+from migrator.steps.secrets import SECRETS, ensure, read_assignments
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="giving files to other users needs root")
+
+@pytest.fixture(autouse=True)
+def as_root() -> None:
+    """The step gives each file to another user (chown), which only root may do: skip
+    otherwise, except in CI, where these tests must run (as with_docker_or_skip does)."""
+    if os.geteuid() == 0:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            f"CI must run the secrets step's tests, which chown files, as root; uid {os.geteuid()}"
+        )
+    pytest.skip("the secrets step gives files to other users (chown), which only root may do")
 
 
 def test_each_password_is_made_once_and_kept(tmp_path: Path) -> None:
@@ -49,3 +62,16 @@ def test_import_sets_the_passwords_given_on_standard_input(tmp_path: Path) -> No
     assert "set postgres_password from POSTGRES_PASSWORD" in done
     assert (tmp_path / "postgres_password").read_text() == "from-old-env"
     assert (tmp_path / "api_db_password").read_text() == "also-old"
+
+
+def test_the_directory_is_writable_by_its_owner_alone(tmp_path: Path) -> None:
+    directory = tmp_path / "secrets"
+    ensure(directory, {})
+    mode = stat.S_IMODE(directory.stat().st_mode)
+    # Anyone may list the names, which are no secret; only the step may add or replace one.
+    assert mode == 0o755, oct(mode)
+    assert not mode & (stat.S_IWGRP | stat.S_IWOTH)
+    # A directory loosened by hand (or a volume made so) is tightened again on the next run.
+    directory.chmod(0o777)
+    ensure(directory, {})
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o755, oct(directory.stat().st_mode)

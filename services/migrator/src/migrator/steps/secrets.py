@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from shared_models.logs import configured_or_default
+from migrator.image_users import API_UID, MIGRATOR_UID, SECRETS_GID
+from migrator.settings import SECRETS_SETTINGS
+from shared_models.startup import start
 
 log = logging.getLogger("migrator.secrets")
 
 SECRETS_DIR = Path("/run/secrets")
-API_UID = 10001  # the api image's user
-MIGRATOR_UID = 10002  # the migrator image's user (the migrator and the roles step)
-SECRETS_GID = 10003  # the roles step's extra group (compose: group_add)
 
 
 @dataclass(frozen=True)
@@ -90,9 +89,9 @@ def ensure(directory: Path, given: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    configured_or_default("secrets")
+    start("secrets", SECRETS_SETTINGS)
     if argv not in ([], ["import"]):
-        log.error("usage: python -m migrator.passwords [import < NAME=value lines]")
+        log.error("usage: python -m migrator.steps.secrets [import < NAME=value lines]")
         return 2
     given = read_assignments(sys.stdin) if argv == ["import"] else {}
     if argv == ["import"] and not given:
