@@ -34,17 +34,17 @@ from bench.measure import (
     processes_cpu,
     runtime_processes,
 )
-from tests.support.compose import ComposeProject, docker_available
-from tests.support.databases import create_database
-from tests.support.postgres import (
+from harness.compose import ComposeProject, docker_available
+from harness.databases import create_database
+from harness.postgres import (
     ContainerPostgres,
     LocalPostgres,
     PostgresServer,
     free_port,
     throwaway_server,
 )
-from tests.support.processes import alembic, running_api, service_env, stop, wait_for_http
-from tests.support.roles import set_up_roles
+from harness.processes import alembic, running_api, service_env, stop, wait_for_http
+from harness.roles import set_up_roles
 
 BENCH = Path(__file__).resolve().parent
 TUTORIAL_COMPOSE_FILE = "bench/compose.tutorial.yaml"

@@ -14,8 +14,8 @@ from typing import Protocol
 from sqlalchemy.engine import URL
 
 from bench.load import pinned
-from tests.support.compose import ComposeProject
-from tests.support.databases import connect
+from harness.compose import ComposeProject
+from harness.databases import connect
 
 PGBENCH_CLIENTS = 16
 

@@ -25,11 +25,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import URL
 
-from tests.support.databases import connect, create_database
-from tests.support.postgres import throwaway_server
-from tests.support.processes import alembic, running_api
-from tests.support.revisions import revision_before, revision_named
-from tests.support.roles import set_up_roles
+from harness.databases import connect, create_database
+from harness.postgres import throwaway_server
+from harness.processes import alembic, running_api
+from harness.revisions import revision_before, revision_named
+from harness.roles import set_up_roles
 
 REVISION = revision_named("case-insensitive usernames and emails")
 

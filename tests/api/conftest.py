@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.support.processes import RunningApi, running_api
+from harness.processes import RunningApi, running_api
 
 WORKERS = 2
 

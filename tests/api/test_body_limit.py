@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import httpx
 
+from harness.processes import RunningApi
 from tests.api.factories import unique
-from tests.support.processes import RunningApi
 
 MIB = 1024 * 1024
 

@@ -20,9 +20,9 @@ import pytest
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 
 from api.docs import ASSETS_URL
+from harness.paths import ROOT
+from harness.processes import RunningApi
 from tests.support.browser import OfflineChromium, offline_chromium_or_skip, static_site
-from tests.support.paths import ROOT
-from tests.support.processes import RunningApi
 
 ARTIFACTS = ROOT / "tests" / "artifacts"  # git-ignored: for a person to look at
 SCREENSHOT_SIZE = (1280, 2000)

@@ -9,14 +9,14 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import URL
 
+from harness.processes import RunningApi, gunicorn_command, running_api, service_env
 from tests.support.logs import log_lines
 from tests.support.metrics import child_pids, requests_total, scrape
-from tests.support.processes import GUNICORN, RunningApi, running_api, service_env
 
 
 def start_gunicorn(**env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        GUNICORN,
+        gunicorn_command(),
         env=service_env(None, **env),
         capture_output=True,
         text=True,

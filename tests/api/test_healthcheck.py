@@ -7,8 +7,8 @@ import sys
 
 import httpx
 
-from tests.support.postgres import free_port
-from tests.support.processes import RunningApi, service_env
+from harness.postgres import free_port
+from harness.processes import RunningApi, service_env
 
 
 def healthcheck(bind: str) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from uvicorn.importer import import_from_string
 from uvicorn.server import ServerState
 
 from api.one_write import MAX_HELD_BYTES, CoalescingTransport, OneWriteProtocol
-from tests.support.processes import service_env
+from harness.processes import service_env
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
 

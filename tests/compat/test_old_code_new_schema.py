@@ -22,16 +22,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from harness.paths import ROOT
+from harness.postgres import free_port
+from harness.processes import alembic, running_api, wait_for_http
+from harness.revisions import REVISIONS
+from harness.roles import as_api_role
 from tests.compat.smoke import contract_smoke
-from tests.support.compose import with_docker_or_skip
-from tests.support.paths import ROOT
-from tests.support.postgres import free_port
-from tests.support.processes import alembic, running_api, wait_for_http
-from tests.support.revisions import REVISIONS
-from tests.support.roles import as_api_role
+from tests.support.docker import with_docker_or_skip
 from tests.support.scratch_migrations import ScratchMigrations
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.compat
 
 
 def git(*args: str) -> str:

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.compose import ComposeProject, with_docker_or_skip
+from harness.compose import ComposeProject
+from tests.support.docker import with_docker_or_skip
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.compose import ComposeProject, with_docker_or_skip
+from harness.compose import ComposeProject
+from harness.paths import ROOT
+from harness.revisions import HEAD_REVISION
+from tests.support.docker import with_docker_or_skip
 from tests.support.logs import log_lines
-from tests.support.paths import ROOT
-from tests.support.revisions import HEAD_REVISION
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from tests.support.compose import ComposeProject
-from tests.support.revisions import BEFORE_HEAD, HEAD_REVISION, revision_before, revision_named
+from harness.compose import ComposeProject
+from harness.revisions import BEFORE_HEAD, HEAD_REVISION, revision_before, revision_named
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ from typing import IO
 import httpx
 import pytest
 
+from harness.compose import ComposeProject
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
-from tests.support.compose import ComposeProject
 from tests.support.logs import log_lines
 
 pytestmark = pytest.mark.e2e

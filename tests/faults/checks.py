@@ -7,9 +7,9 @@ import subprocess
 import time
 from typing import Any
 
-from tests.support.compose import ComposeProject
+from harness.compose import ComposeProject
+from harness.paths import ROOT
 from tests.support.load import Load, LoadReport
-from tests.support.paths import ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "faults"
 

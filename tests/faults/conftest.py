@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.compose import ComposeProject
 from tests.faults.checks import ARTIFACTS
-from tests.support.compose import ComposeProject, with_docker_or_skip
+from tests.support.docker import with_docker_or_skip
 
 
 @pytest.fixture(scope="module")

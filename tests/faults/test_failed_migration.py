@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.compose import ComposeProject
+from harness.revisions import HEAD_REVISION
 from tests.faults.checks import check_invariants, psql
-from tests.support.compose import ComposeProject
 from tests.support.load import Load, LoadReport
-from tests.support.revisions import HEAD_REVISION
 from tests.support.scratch_migrations import ScratchMigrations
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.faults
 
 FAILING_REVISION = "fa11ed0c0de0"
 HALF_ADDED = "half_added"

@@ -22,12 +22,12 @@ from contextlib import contextmanager
 
 import pytest
 
+from harness.compose import ComposeProject
+from harness.paths import ROOT
 from tests.faults.checks import ContainerEvents, check_invariants, lost_writes, psql
-from tests.support.compose import ComposeProject
 from tests.support.load import Load, LoadReport, TrickledCreates
-from tests.support.paths import ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.faults
 
 # Failures of a connection, not answers: what a client sees while nothing listens.
 CONNECTION_ERRORS = {"ConnectError", "ReadError", "WriteError", "RemoteProtocolError"}

@@ -9,9 +9,9 @@ import pytest
 from alembic.script import Script
 from sqlalchemy.engine import URL
 
-from tests.support.databases import connect
-from tests.support.processes import alembic, migrate_in_process, revision_of
-from tests.support.revisions import REVISIONS, SCRIPTS
+from harness.databases import connect
+from harness.processes import alembic, migrate_in_process, revision_of
+from harness.revisions import REVISIONS, SCRIPTS
 
 # Everything in schema public a revision can change, as PostgreSQL itself describes it:
 # columns (type, nullability, default, identity), constraints and indexes by definition;

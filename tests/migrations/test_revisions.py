@@ -4,9 +4,9 @@ the schema they build is the models', both ways."""
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import URL
 
-from tests.support.databases import connect
-from tests.support.processes import alembic
-from tests.support.revisions import HEAD_REVISION, revision_before, revision_named
+from harness.databases import connect
+from harness.processes import alembic
+from harness.revisions import HEAD_REVISION, revision_before, revision_named
 
 BIO_REVISION = revision_named("add user bio")
 BEFORE_BIO = revision_before(BIO_REVISION)

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.support.databases import connect
+from harness.databases import connect
 from tests.support.scratch_migrations import ScratchMigrations
 
 

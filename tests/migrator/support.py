@@ -8,7 +8,7 @@ import time
 import psycopg
 from sqlalchemy.engine import URL
 
-from tests.support.databases import connect
+from harness.databases import connect
 
 # A scratch revision's upgrade and downgrade: a column added to users.
 ADD_NICKNAME = "op.add_column('users', sa.Column('nickname', sa.Text()))"

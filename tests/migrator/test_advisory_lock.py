@@ -6,12 +6,12 @@ import time
 
 from sqlalchemy.engine import URL
 
+from harness.databases import connect
+from harness.paths import ALEMBIC_INI
+from harness.processes import alembic, alembic_command, migrator_env, revision_of
+from harness.revisions import BASE_REVISION, HEAD_REVISION
 from migrator.advisory_lock import MIGRATION_LOCK_KEY
 from tests.migrator.support import wait_for_sessions
-from tests.support.databases import connect
-from tests.support.paths import ALEMBIC_INI
-from tests.support.processes import alembic, alembic_command, migrator_env, revision_of
-from tests.support.revisions import BASE_REVISION, HEAD_REVISION
 
 
 def test_two_migrators_started_together_both_succeed_and_apply_once(

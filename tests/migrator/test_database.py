@@ -6,12 +6,12 @@ import time
 
 from sqlalchemy.engine import URL
 
-from tests.support.databases import create_database
-from tests.support.paths import ALEMBIC_INI
-from tests.support.postgres import PostgresServer, free_port
-from tests.support.processes import alembic, alembic_command, migrator_env
-from tests.support.revisions import HEAD_REVISION
-from tests.support.roles import OWNER_PASSWORD, set_up_roles
+from harness.databases import create_database
+from harness.paths import ALEMBIC_INI
+from harness.postgres import PostgresServer, free_port
+from harness.processes import alembic, alembic_command, migrator_env
+from harness.revisions import HEAD_REVISION
+from harness.roles import OWNER_PASSWORD, set_up_roles
 
 
 def current_revision(url: URL) -> str:

@@ -9,9 +9,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.support.databases import connect
-from tests.support.processes import alembic
-from tests.support.roles import OWNER_ROLE, as_api_role
+from harness.databases import connect
+from harness.processes import alembic
+from harness.roles import OWNER_ROLE, as_api_role
 from tests.support.scratch_migrations import ScratchMigrations
 
 Connection = psycopg.Connection[tuple[object, ...]]

@@ -11,12 +11,12 @@ import httpx
 import psycopg
 from sqlalchemy.engine import URL
 
+from harness.databases import connect
+from harness.processes import alembic, alembic_command, migrator_env, revision_of, running_api
+from harness.revisions import HEAD_REVISION
 from tests.api.factories import create_user
 from tests.migrator.support import ADD_NICKNAME, DROP_NICKNAME, columns_of_users, wait_for_sessions
-from tests.support.databases import connect
 from tests.support.logs import log_lines
-from tests.support.processes import alembic, alembic_command, migrator_env, revision_of, running_api
-from tests.support.revisions import HEAD_REVISION
 from tests.support.scratch_migrations import ScratchMigrations
 
 

@@ -5,9 +5,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.support.databases import connect
-from tests.support.processes import alembic
-from tests.support.revisions import revision_before, revision_named
+from harness.databases import connect
+from harness.processes import alembic
+from harness.revisions import revision_before, revision_named
 
 
 def test_index_build_replaces_an_invalid_leftover(migrated_database: URL) -> None:

@@ -6,17 +6,17 @@ import subprocess
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.migrator.support import ADD_NICKNAME, DROP_NICKNAME, columns_of_users
-from tests.support.logs import log_lines
-from tests.support.paths import ALEMBIC_INI
-from tests.support.processes import (
+from harness.paths import ALEMBIC_INI
+from harness.processes import (
     alembic,
     alembic_command,
     migrate_in_process,
     revision_of,
     service_env,
 )
-from tests.support.revisions import BASE_REVISION, HEAD_REVISION, REVISIONS
+from harness.revisions import BASE_REVISION, HEAD_REVISION, REVISIONS
+from tests.migrator.support import ADD_NICKNAME, DROP_NICKNAME, columns_of_users
+from tests.support.logs import log_lines
 from tests.support.scratch_migrations import ScratchMigrations
 
 

@@ -16,15 +16,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from harness.paths import ALEMBIC_INI
+from harness.postgres import free_port
+from harness.processes import (
+    PRODUCTION_GUNICORN_CONFIG,
+    alembic_command,
+    gunicorn_command,
+    service_env,
+)
 from migrator import runner
 from migrator.settings import MigratorSettings
 from migrator.steps import roles, secrets, seed
 from shared_models.logs import LogSettings
 from shared_models.settings import DatabaseSettings, EnvSettings
 from shared_models.startup import INVALID_CONFIGURATION, problems_of, validate
-from tests.support.paths import ALEMBIC_INI
-from tests.support.postgres import free_port
-from tests.support.processes import GUNICORN, alembic_command, service_env
 from tools.configuration import PROGRAMS
 
 # The shell's service variables are cleared by tests/conftest.py; each test sets its own.
@@ -121,7 +126,7 @@ COMMANDS = {
     "migrator --sql": Command("migrator", alembic_command(ALEMBIC_INI, "upgrade", "head", "--sql"),
                               ("MIGRATOR_STATEMENT_TIMEOUT", "-27182")),
     "seed": Command("seed", [*MODULE, "migrator.steps.seed"], ("POSTGRES_PORT", "s3cret-port")),
-    "api": Command("api", GUNICORN, ("DB_POOL_SIZE", "-4242")),
+    "api": Command("api", gunicorn_command(PRODUCTION_GUNICORN_CONFIG), ("DB_POOL_SIZE", "-4242")),
 }  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.postgres import free_port
+from harness.postgres import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package, as .ci/run installs it
 # Virtual time: Chromium skips ahead while the page waits on timers (not on the network),

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.processes import RunningApi
+from harness.processes import RunningApi
 
 
 def scrape(api: RunningApi) -> dict[str, float]:

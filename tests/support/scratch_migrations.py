@@ -6,8 +6,8 @@ import shutil
 import textwrap
 from pathlib import Path
 
-from tests.support.paths import ALEMBIC_INI
-from tests.support.revisions import HEAD_REVISION
+from harness.paths import ALEMBIC_INI
+from harness.revisions import HEAD_REVISION
 
 
 class ScratchMigrations:

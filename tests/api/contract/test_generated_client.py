@@ -23,8 +23,8 @@ from fastapi.routing import APIRoute
 
 from api.ids import MAX_ID
 from api.main import ROUTERS
+from harness.processes import RunningApi
 from tests.api.factories import unique
-from tests.support.processes import RunningApi
 
 # openapi-python-client names the package after the document's title, "Users and posts API".
 PACKAGE = "users_and_posts_api_client"

@@ -18,7 +18,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.openapi import from_dict
 from schemathesis.schemas import BaseSchema
 
-from tests.support.processes import RunningApi
+from harness.processes import RunningApi
 from tools.api_table import openapi_document
 
 

@@ -12,9 +12,9 @@ from sqlalchemy.engine import URL
 
 from api.db.pool import Database
 from api.settings import ApiDatabaseSettings, ApiSettings
-from tests.support.databases import create_database, drop_database
-from tests.support.processes import alembic
-from tests.support.roles import as_api_role, set_up_roles
+from harness.databases import create_database, drop_database
+from harness.processes import alembic
+from harness.roles import as_api_role, set_up_roles
 
 
 @pytest.fixture(scope="module")

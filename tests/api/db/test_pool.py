@@ -16,11 +16,11 @@ from sqlalchemy.engine import URL
 from api.database_errors import answer_for
 from api.db.errors import DatabaseUnreachableError
 from api.db.query import Query
+from harness.databases import connect
+from harness.postgres import PostgresServer
+from harness.processes import running_api
 from tests.api.db.conftest import backend_pids, dsn, open_database
 from tests.api.factories import create_user
-from tests.support.databases import connect
-from tests.support.postgres import PostgresServer
-from tests.support.processes import running_api
 
 
 def test_stopped_database_gives_503_quickly_then_recovers(

@@ -17,12 +17,12 @@ from api.db.query import Query
 from api.db.readiness import check_schema, prepare_each
 from api.settings import ApiDatabaseSettings, ApiSettings
 from api.statements import ALL, POSTS_PAGE, USER_BY_ID, USERS_PAGE
+from harness.databases import connect
+from harness.processes import alembic, running_api
+from harness.revisions import revision_before, revision_named
+from harness.roles import as_owner
 from tests.api.db.conftest import dsn
 from tests.api.factories import create_post, create_user, unique
-from tests.support.databases import connect
-from tests.support.processes import alembic, running_api
-from tests.support.revisions import revision_before, revision_named
-from tests.support.roles import as_owner
 
 
 def test_schema_behind_the_code_is_503_saying_so(empty_database: URL, log_dir: Path) -> None:

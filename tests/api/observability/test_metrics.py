@@ -11,9 +11,9 @@ import httpx
 from prometheus_client.mmap_dict import MmapedDict
 from sqlalchemy.engine import URL
 
+from harness.processes import RunningApi, running_api
 from tests.api.conftest import WORKERS
 from tests.support.metrics import child_pids, requests_total, scrape
-from tests.support.processes import RunningApi, running_api
 
 
 def workers_that_counted(metrics_dir: Path, route: str) -> int:
@@ -31,9 +31,11 @@ def test_one_scrape_counts_every_request_of_every_worker(api_database: URL, tmp_
     requests = 300
     with running_api(api_database, tmp_path, WEB_CONCURRENCY=str(WORKERS)) as api:
         metrics_dir = tmp_path / f"metrics-{httpx.URL(api.base_url).port}"
-        for _ in range(requests):
-            # A new connection each time, so the kernel spreads them over both workers.
-            httpx.get(api.base_url + "/posts/1", headers={"Connection": "close"}, timeout=10)
+        # A new connection each time, so the kernel spreads them over both workers.
+        no_keep_alive = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=api.base_url, limits=no_keep_alive, timeout=10) as client:
+            for _ in range(requests):
+                client.get("/posts/1")
         samples = scrape(api)
         assert requests_total(samples, "/posts/{post_id}") == requests
         assert workers_that_counted(metrics_dir, "/posts/{post_id}") == WORKERS

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy.engine import URL
 
 from api.docs import ASSETS_URL
+from harness.databases import connect
+from harness.processes import RunningApi, running_api
 from tests.api.factories import create_user
-from tests.support.databases import connect
 from tests.support.logs import log_lines
-from tests.support.processes import RunningApi, running_api
 
 
 def access_lines(api: RunningApi, request_id: str) -> list[dict[str, object]]:

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.processes import RunningApi
 from tests.api.factories import assert_validation_error, create_post, create_user, unique
-from tests.support.processes import RunningApi
 
 
 def test_create_returns_201_and_the_user(client: httpx.Client) -> None:

@@ -11,12 +11,10 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from migrator.steps.roles import LOGIN_ROLE, scram_verifier, verifier_matches
-from shared_models.settings import ConfigurationError
-from tests.support.databases import connect, create_database, drop_database
-from tests.support.postgres import throwaway_server
-from tests.support.processes import alembic, migrate_in_process
-from tests.support.roles import (
+from harness.databases import connect, create_database, drop_database
+from harness.postgres import throwaway_server
+from harness.processes import alembic, migrate_in_process
+from harness.roles import (
     API_PASSWORD,
     API_ROLE,
     OWNER_ROLE,
@@ -25,6 +23,8 @@ from tests.support.roles import (
     roles_settings,
     set_up_roles,
 )
+from migrator.steps.roles import LOGIN_ROLE, scram_verifier, verifier_matches
+from shared_models.settings import ConfigurationError
 
 
 @pytest.mark.parametrize(

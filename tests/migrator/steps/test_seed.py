@@ -8,11 +8,11 @@ import sys
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 
+from harness.databases import connect, create_database, drop_database
+from harness.processes import alembic, migrator_env
+from harness.roles import set_up_roles
 from migrator.steps.seed import POSTS_PER_USER, USERS
-from tests.support.databases import connect, create_database, drop_database
 from tests.support.logs import log_lines
-from tests.support.processes import alembic, migrator_env
-from tests.support.roles import set_up_roles
 
 # Everything a client could see of the demo data, in a stable order.
 CONTENT = """

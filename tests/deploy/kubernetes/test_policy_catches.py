@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.kubernetes import test_policy
-from tests.kubernetes.manifests import Obj, Rendered
+from tests.deploy.kubernetes import test_policy
+from tests.deploy.kubernetes.manifests import Obj, Rendered
 
 Mutation = Callable[[Rendered], None]
 

@@ -13,11 +13,12 @@ import pytest
 import yaml
 
 from api.settings import ApiDatabaseSettings, ServerSettings
+from harness.paths import ROOT
 from migrator.settings import DatabaseWaitSettings, MigratorSettings
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
 from shared_models.settings import ConfigurationError
-from tests.kubernetes.budget import budget
-from tests.kubernetes.manifests import (
+from tests.deploy.kubernetes.budget import budget
+from tests.deploy.kubernetes.manifests import (
     DEPLOY,
     Obj,
     Rendered,
@@ -27,7 +28,7 @@ from tests.kubernetes.manifests import (
     quantity_cores,
     selects,
 )
-from tests.kubernetes.settings import (
+from tests.deploy.kubernetes.settings import (
     IMAGE_UID,
     POSTGRES_SECRETS,
     POSTGRES_VARIABLES,
@@ -37,7 +38,6 @@ from tests.kubernetes.settings import (
     password_settings,
     secret_settings,
 )
-from tests.support.paths import ROOT
 from tools.api_table import openapi_document
 from tools.configuration import (
     COMPOSE_FILES,

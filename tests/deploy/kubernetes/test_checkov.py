@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.kubernetes.manifests import Rendered
+from tests.deploy.kubernetes.manifests import Rendered
 
 SKIP = re.compile(r"^CKV2?_K8S_\d+=\S.{15,}$")
 

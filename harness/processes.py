@@ -19,9 +19,9 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from tests.support.paths import ALEMBIC_INI
-from tests.support.postgres import free_port
-from tests.support.roles import API_ROLE, as_api_role, as_owner
+from harness.paths import ALEMBIC_INI
+from harness.postgres import free_port
+from harness.roles import API_ROLE, as_api_role, as_owner
 from tools.configuration import all_variables
 
 # Everything the services read; a developer's shell must not leak it into a test.
@@ -31,9 +31,19 @@ SERVICE_VARIABLES = {
     if variable.section != "compose"
     for name in (variable.name, f"{variable.name}_FILE")
 }
-# The production configuration, plus saving the workers' coverage.
-GUNICORN_CONFIG = "python:tests.support.gunicorn_with_coverage"
-GUNICORN = [sys.executable, "-m", "gunicorn", "--config", GUNICORN_CONFIG]
+# gunicorn's configuration, as the api image names it. The tests use one that also saves
+# the workers' coverage (tests/conftest.py): use_gunicorn_config.
+PRODUCTION_GUNICORN_CONFIG = "python:api.gunicorn_conf"
+gunicorn_config = PRODUCTION_GUNICORN_CONFIG
+
+
+def use_gunicorn_config(config: str) -> None:
+    global gunicorn_config
+    gunicorn_config = config
+
+
+def gunicorn_command(config: str | None = None) -> list[str]:
+    return [sys.executable, "-m", "gunicorn", "--config", config or gunicorn_config]
 
 
 def service_env(database_url: URL | None = None, **overrides: str) -> dict[str, str]:
@@ -111,7 +121,9 @@ class RunningApi:
 def start_gunicorn(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """gunicorn as the api image runs it (its CMD), in this environment."""
     with log_path.open("wb") as log_file:
-        return subprocess.Popen(GUNICORN, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            gunicorn_command(), env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
 
 
 @contextmanager

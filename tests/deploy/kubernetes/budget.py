@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 
 from api.settings import ApiSettings, ServerSettings
-from tests.kubernetes.manifests import Obj, Rendered, surge_pods
-from tests.kubernetes.settings import load
+from tests.deploy.kubernetes.manifests import Obj, Rendered, surge_pods
+from tests.deploy.kubernetes.settings import load
 
 # Declared on the `database` ConfigMap: what the server allows, where no in-cluster
 # server's arguments say it (prod), and what is kept for administrators.

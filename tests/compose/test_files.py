@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from harness.paths import ROOT
 from migrator.image_users import API_UID, MIGRATOR_UID, SECRETS_GID
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
-from tests.support.compose import with_docker_or_skip
-from tests.support.paths import ROOT
+from tests.support.docker import with_compose_or_skip
 from tools.configuration import (
     COMPOSE_FILES,
     COMPOSE_VARIABLES,
@@ -32,7 +32,7 @@ SECRET_FILES = {secret.variable: f"{SECRETS_DIR}/{secret.file}" for secret in SE
 
 
 def rendered(*files: str) -> dict[str, Any]:
-    with_docker_or_skip()
+    with_compose_or_skip()
     command = ["docker", "compose", *(arg for file in files for arg in ("-f", file))]
     result = subprocess.run(
         [*command, "config", "--format", "json"],

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.paths import ROOT
-from tests.test_compose_files import rendered
+from harness.paths import ROOT
+from tests.compose.test_files import rendered
 
 # The services of our own images, and the one allowed to start as root, with why.
 OWN_SERVICES = ("secrets", "roles", "migrator", "api")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.paths import ROOT
+from harness.paths import ROOT
 
 Obj = dict[str, Any]
 

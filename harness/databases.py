@@ -18,9 +18,14 @@ def admin_execute(server_url: URL, statement: sql.Composed) -> None:
         connection.execute(statement)
 
 
-def create_database(server_url: URL, prefix: str = "test") -> URL:
+def create_database(server_url: URL, prefix: str = "test", template: URL | None = None) -> URL:
+    """A new database on ``server_url``'s server; with ``template``, a copy of that one
+    (which nobody may be connected to meanwhile)."""
     name = f"{prefix}_{secrets.token_hex(4)}"
-    admin_execute(server_url, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template.database or ""))
+    admin_execute(server_url, statement)
     return server_url.set(database=name)
 
 

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from migrator.steps.secrets import SECRETS
-from tests.kubernetes.manifests import DEPLOY, DEV_SECRETS_SCRIPT
+from tests.deploy.kubernetes.manifests import DEPLOY, DEV_SECRETS_SCRIPT
 
 
 def run_script(tree: Path) -> str:

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.kubernetes.manifests import VARIANTS, Rendered, copy_of_deploy, kubectl_or_skip, render
+from tests.deploy.kubernetes.manifests import (
+    VARIANTS,
+    Rendered,
+    copy_of_deploy,
+    kubectl_or_skip,
+    render,
+)
 
 
 @pytest.fixture(scope="session")

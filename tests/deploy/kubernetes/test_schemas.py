@@ -11,7 +11,7 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 
-from tests.kubernetes.manifests import Rendered
+from tests.deploy.kubernetes.manifests import Rendered
 
 # The oldest Kubernetes the manifests are for (they use Job podFailurePolicy and the PDB's
 # unhealthyPodEvictionPolicy, GA in 1.31, and the preStop `sleep` action, on by default

@@ -13,10 +13,10 @@ from bench.apps import App, failed_answers
 from bench.load import OURS, Result
 from bench.measure import cgroup_cpu_file, read_cgroup_cpu
 from bench.report import errors, median_result, workers_line
+from harness.paths import ROOT
 from migrator.image_users import API_UID
 from migrator.steps.secrets import SECRETS_DIR
-from tests.support.paths import ROOT
-from tests.test_compose_files import rendered
+from tests.compose.test_files import rendered
 
 CONTAINER = "/docker/0123abcd"
 

@@ -3,7 +3,7 @@
 from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
 
-from tests.support.paths import ALEMBIC_INI
+from harness.paths import ALEMBIC_INI
 
 SCRIPTS = ScriptDirectory.from_config(Config(ALEMBIC_INI))
 # Oldest first.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import secrets
 import shutil
@@ -18,11 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.support.paths import ROOT
-from tests.support.postgres import free_port
-from tests.support.processes import service_env
+from harness.paths import ROOT
+from harness.postgres import free_port
+from harness.processes import service_env
 
 TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -126,12 +123,3 @@ class ComposeProject:
     def remove(self) -> None:
         self("down", "-v", "--rmi", "local", "--remove-orphans", check=False)
         shutil.rmtree(self.env_file.parent, ignore_errors=True)
-
-
-def with_docker_or_skip() -> None:
-    """Skip without Docker, except in CI, where the suites that need it must run."""
-    if docker_available():
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI must run the end-to-end suite, but Docker is not available")
-    pytest.skip('Docker is not available (sandbox: eval "$(../shared/docker-sandbox/setup --env)")')
