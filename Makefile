@@ -114,7 +114,7 @@ fmt: ## Format and autofix with ruff
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-docs: ## Regenerate .env.example and the README's tables from the code
+docs: ## Regenerate .env.example and the tables in docs/ from the code
 	$(UV) run --frozen python -m tools.docs
 
 kube-dev-secrets: ## Random passwords for the Kubernetes dev overlay (git-ignored, kept)

@@ -1,4 +1,4 @@
-"""The README's table of routes, from the app's own OpenAPI document."""
+"""The API doc's table of routes (docs/api.md), from the app's own OpenAPI document."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The settings classes hold each service setting's default and description; compos
 files hold the few variables compose itself reads (ports, base images). PROGRAMS names
 every program of the stack, the compose service it runs in and the settings classes it
 reads (the very tuple it validates at start, shared_models.startup). This module walks
-them, so `.env.example` and the README's table are generated (tools.docs) and tests can
+them, so `.env.example` and docs/configuration.md are generated (tools.docs) and tests can
 check compose against the classes.
 
 A setting's section is the title of the class that declares it (``model_config``'s
@@ -144,14 +144,11 @@ def declares_settings(klass: type) -> bool:
 
 def section_title(klass: type[EnvSettings]) -> str:
     """The title of the section of the settings ``klass`` declares: its ``model_config``'s
-    (its own, or inherited from the class whose section it adds to). A class without one
-    (api.settings' classes, for now) is titled by its docstring's first line."""
+    (its own, or inherited from the class whose section it adds to)."""
     title = klass.model_config.get("title")
-    if title:
-        return title
-    if klass.__doc__ and klass.__doc__.strip():
-        return klass.__doc__.strip().splitlines()[0].rstrip(".")
-    raise ValueError(f"{klass.__qualname__} declares settings but has no section title")
+    if not title:
+        raise ValueError(f"{klass.__qualname__} declares settings but has no section title")
+    return title
 
 
 def sections() -> list[str]:

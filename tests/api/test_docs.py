@@ -150,7 +150,7 @@ def operations(api_server: RunningApi) -> list[Operation]:
         for path, item in spec["paths"].items()
         for method, op in item.items()
     ]
-    assert len(found) >= 14  # every operation of the README's table
+    assert len(found) >= 14  # every operation of docs/api.md's table
     return found
 
 

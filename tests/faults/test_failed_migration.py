@@ -98,7 +98,7 @@ def failed_migration_figures(
 def test_failed_migration_run_before_the_api_rolls(
     stack: ComposeProject, failing_migrations: Path
 ) -> None:
-    """The README's deploy order: the new release's migrator runs alone first
+    """The release order of docs/operating.md: the new release's migrator runs alone first
     (`run --rm --no-deps migrator upgrade head`), with the running api untouched; only if
     it succeeds does the api roll. Here it fails: non-zero with the error, nothing else
     moves."""
@@ -163,7 +163,7 @@ def test_failed_migration_through_up(stack: ComposeProject, failing_migrations: 
     if compose_version() >= COMPOSE_KEEPS_DEPENDENTS:
         assert not interrupted, report.errors_by_kind()
         return
-    # docker/compose#12649, as README's deploy order says: this Compose recreates the api
+    # docker/compose#12649, as docs/operating.md says: this Compose recreates the api
     # because it depends on the migrator, and never starts it once the migrator fails.
     # Asserted, so that a Compose or stack that behaves otherwise shows up here.
     assert interrupted

@@ -4,6 +4,7 @@ import os
 from typing import Self
 
 from pydantic import Field, model_validator
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import URL
 
 from shared_models.logs import LogSettings
@@ -26,6 +27,8 @@ class ApiDatabaseSettings(DatabaseSettings, ApiCredentials):
 
 class ApiSettings(EnvSettings):
     """The API's connection pool, limits and timeouts."""
+
+    model_config = SettingsConfigDict(title="The API's connection pool, limits and timeouts")
 
     db_pool_size: int = Field(
         default=10, ge=1, description="Database connections each worker keeps open."
@@ -73,6 +76,10 @@ def available_cpus() -> int:
 
 class ServerSettings(EnvSettings):
     """The API's server (gunicorn), read by api.gunicorn_conf before any worker starts."""
+
+    model_config = SettingsConfigDict(
+        title="The API's server (gunicorn), read by api.gunicorn_conf before any worker starts"
+    )
 
     web_concurrency: int = Field(
         default_factory=available_cpus,
