@@ -33,19 +33,32 @@ for _name in SERVICE_VARIABLES:
     os.environ.pop(_name, None)
 
 
+# Each server log line starts with its database's name, so a test can tell its own.
+LOG_LINE_PREFIX = "db=%d,"
+
+
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[URL]:
-    """TEST_DATABASE_URL's server, else a throwaway one started (and removed) here."""
-    external = external_server_url()
-    if external is not None:
-        yield external
+def postgres_server() -> Iterator[PostgresServer | None]:
+    """A throwaway server started (and removed) here; None with TEST_DATABASE_URL set."""
+    if external_server_url() is not None:
+        yield None
         return
-    server = throwaway_server()
+    server = throwaway_server(settings=(f"log_line_prefix={LOG_LINE_PREFIX}",))
     try:
         server.start()
-        yield server.url
+        yield server
     finally:
         server.remove()
+
+
+@pytest.fixture(scope="session")
+def server_url(postgres_server: PostgresServer | None) -> URL:
+    """TEST_DATABASE_URL's server, else the throwaway one."""
+    if postgres_server is None:
+        external = external_server_url()
+        assert external is not None
+        return external
+    return postgres_server.url
 
 
 @pytest.fixture

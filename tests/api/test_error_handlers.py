@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.main import create_app
+from api.main import create_app, served_routes
 from api.observability.middleware import ObserveRequests
 from api.settings import ApiDatabaseSettings, ApiSettings
 
@@ -46,7 +46,9 @@ def test_an_os_error_outside_the_database_is_a_500_not_database_unavailable(
     app_with_a_failing_route: FastAPI,
 ) -> None:
     # In process, without the lifespan: the route touches no database.
-    served = ObserveRequests(app_with_a_failing_route, access_log_enabled=True)
+    served = ObserveRequests(
+        app_with_a_failing_route, served_routes(app_with_a_failing_route), access_log_enabled=True
+    )
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
@@ -72,7 +74,7 @@ def test_an_unhandled_error_is_logged_once_with_its_traceback_and_id(
     async def bug() -> None:
         raise RuntimeError("a bug")
 
-    served = ObserveRequests(app, access_log_enabled=False)
+    served = ObserveRequests(app, served_routes(app), access_log_enabled=False)
 
     async def call() -> httpx.Response:
         # raise_app_exceptions: an exception that escaped would be logged by the server too.

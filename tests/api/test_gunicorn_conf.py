@@ -86,3 +86,24 @@ def test_a_new_server_counts_from_zero(migrated_database: URL, log_dir: Path) ->
             for _ in range(5):
                 httpx.get(api.base_url + "/posts/1", timeout=10)
             assert requests_total(scrape(api), "/posts/{post_id}") == 5
+
+
+def test_dead_workers_leave_no_files_behind_and_their_counts_stay(
+    migrated_database: URL, log_dir: Path
+) -> None:
+    metrics_dir = log_dir / "metrics"
+    with running_api(migrated_database, log_dir, METRICS_DIR=str(metrics_dir)) as api:
+        for _ in range(20):
+            httpx.get(api.base_url + "/posts/1", headers={"Connection": "close"}, timeout=10)
+        files_at_start = len(list(metrics_dir.glob("*.db")))
+        for _ in range(3):
+            os.kill(child_pids(api.process.pid)[0], signal.SIGKILL)
+            give_up_at = time.monotonic() + 20
+            while len(child_pids(api.process.pid)) < 2:
+                assert time.monotonic() < give_up_at, api.log()
+                time.sleep(0.2)
+            time.sleep(1.5)  # the replacement opens its pool and samples its gauges
+        files = sorted(path.name for path in metrics_dir.glob("*.db"))
+        # The live workers' files, and one archive each for counters and histograms.
+        assert len(files) <= files_at_start + 2, files
+        assert requests_total(scrape(api), "/posts/{post_id}") == 20

@@ -1,11 +1,17 @@
-"""Ids in paths and query strings (api.ids): anything but a positive integer that fits a
-bigint is a 422."""
+"""Ids and paging numbers in paths and query strings (api.ids): anything but plain decimal
+digits of a positive integer that fits a bigint is a 422, and changes nothing."""
 
 import httpx
 import pytest
 
+from tests.api.factories import create_post, create_user
 
-@pytest.mark.parametrize("bad_id", ["0", "-1", "abc", "1.5", str(2**63), "9" * 30])
+NOT_PLAIN_DIGITS = ["1.0", "+1", "01", "1_000", "\uff11", " 1", "1e0", "0x1"]
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["0", "-1", "abc", "1.5", str(2**63), "9" * 30, *NOT_PLAIN_DIGITS]
+)
 @pytest.mark.parametrize(
     ("method", "template"),
     [
@@ -27,3 +33,23 @@ def test_ids_that_are_not_positive_integers_are_422(
     response = client.request(method, template.format(bad_id), json=body)
     assert response.status_code == 422, response.text
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("spelling", NOT_PLAIN_DIGITS)
+def test_a_number_spelled_otherwise_touches_nothing(client: httpx.Client, spelling: str) -> None:
+    """``DELETE /posts/1.0`` once deleted post 1."""
+    user = create_user(client)
+    post = create_post(client, user["id"])
+    one = spelling.replace("1", str(post["id"])) if spelling != "\uff11" else spelling
+    assert client.delete(f"/posts/{one}").status_code == 422
+    assert client.get(f"/posts/{post['id']}").json() == post
+
+
+@pytest.mark.parametrize("name", ["limit", "after"])
+@pytest.mark.parametrize("spelling", NOT_PLAIN_DIGITS)
+def test_paging_numbers_spelled_otherwise_are_422(
+    client: httpx.Client, name: str, spelling: str
+) -> None:
+    response = client.get("/posts", params={name: spelling})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["query", name]

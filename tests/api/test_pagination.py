@@ -1,11 +1,27 @@
-"""Keyset paging: limit and after on every list, Link rel="next" until the last page."""
+"""Keyset paging: limit and after on every list, Link rel="next" until the last page, and
+a page bounded in bytes, so memory per worker is too."""
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
+from sqlalchemy.engine import URL
 
+from harness.databases import connect
+from harness.processes import RunningApi, running_api
+from harness.roles import as_owner
+from shared_models.post import CONTENT_MAX_LENGTH
 from tests.api.factories import create_post, create_user
+from tests.support.metrics import child_pids
+
+MIB = 1024 * 1024
+# What docs/api.md promises for a worker under the heaviest reading the API allows.
+WORKER_RSS_BOUND = 200 * MIB
 
 
 def follow_next(client: httpx.Client, path: str, **params: Any) -> list[list[dict[str, Any]]]:
@@ -95,3 +111,69 @@ def test_out_of_range_paging_is_422(
     response = client.get(path, params=params)
     assert response.status_code == 422
     assert response.json()["detail"]
+
+
+def test_a_page_stops_at_its_byte_budget_and_link_carries_on(client: httpx.Client) -> None:
+    user = create_user(client)
+    # 300,000 bytes each (3-byte characters): the budget holds the rows that start before
+    # it (0, 300k, 600k, 900k bytes), and the fifth starts a page of its own.
+    content = "€" * 100_000
+    posts = [create_post(client, user["id"], content=content)["id"] for _ in range(5)]
+    pages = follow_next(client, "/posts", user_id=user["id"], limit=100)
+    assert [len(page) for page in pages] == [4, 1]
+    assert [post["id"] for page in pages for post in page] == posts
+
+
+def test_the_largest_post_is_one_page_on_its_own(client: httpx.Client) -> None:
+    user = create_user(client)
+    largest = "😀" * CONTENT_MAX_LENGTH  # 400,000 bytes: the most one post can hold
+    assert create_post(client, user["id"], content=largest)["content"] == largest
+    too_long = {"title": "t", "content": largest + "x"}
+    assert client.post(f"/users/{user['id']}/posts", json=too_long).status_code == 422
+
+
+def worker_rss(api: RunningApi) -> dict[int, int]:
+    return {pid: psutil.Process(pid).memory_info().rss for pid in child_pids(api.process.pid)}
+
+
+def test_sixteen_clients_paging_through_the_largest_posts_stay_within_memory(
+    migrated_database: URL, log_dir: Path
+) -> None:
+    """Every post at the largest size the API accepts (CONTENT_MAX_LENGTH characters of
+    4 UTF-8 bytes), 16 clients each reading pages of 100 at once: every worker stays
+    under WORKER_RSS_BOUND and none is replaced."""
+    with connect(as_owner(migrated_database)) as owner:
+        owner.execute("INSERT INTO users (username, email) VALUES ('big', 'big@example.com')")
+        owner.execute(
+            "INSERT INTO posts (title, content, user_id)"
+            " SELECT 'post ' || n, repeat(chr(128512), %s), (SELECT id FROM users)"
+            " FROM generate_series(1, 300) AS n",
+            (CONTENT_MAX_LENGTH,),
+        )
+    with running_api(migrated_database, log_dir, WEB_CONCURRENCY="2") as api:
+        workers = set(worker_rss(api))
+        peak: dict[int, int] = {}
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                for pid, rss in worker_rss(api).items():
+                    peak[pid] = max(peak.get(pid, 0), rss)
+                time.sleep(0.02)
+
+        def read_every_page(_: int) -> int:
+            with httpx.Client(base_url=api.base_url, timeout=60) as reader:
+                return sum(len(page) for page in follow_next(reader, "/posts", limit=100))
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            with ThreadPoolExecutor(16) as pool:
+                counts = list(pool.map(read_every_page, range(16)))
+        finally:
+            stop.set()
+            sampler.join()
+        assert counts == [300] * 16
+        assert set(worker_rss(api)) == workers, "a worker died"
+    print(f"\npeak RSS per worker: {[f'{rss / MIB:.0f} MiB' for rss in peak.values()]}")
+    assert max(peak.values()) < WORKER_RSS_BOUND, peak

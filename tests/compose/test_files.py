@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from harness.paths import ROOT
-from migrator.image_users import API_UID, MIGRATOR_UID, SECRETS_GID
+from migrator.image_users import API_UID, MIGRATOR_UID, OWNER_PASSWORD_GID, READER_GIDS
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
 from tests.support.docker import with_compose_or_skip
 from tools.configuration import (
@@ -113,8 +113,9 @@ def test_the_secrets_steps_ids_are_the_images_own(production: dict[str, Any]) ->
         text = (ROOT / "services" / dockerfile / "Dockerfile").read_text()
         assert re.search(rf"useradd --system --uid {uid} ", text), dockerfile
         assert f"\nUSER {uid}:{uid}\n" in text, dockerfile
-    assert production["services"]["roles"]["group_add"] == [str(SECRETS_GID)]
+    assert production["services"]["roles"]["group_add"] == [str(gid) for gid in READER_GIDS]
     development = rendered("compose.yaml", "compose.override.yaml")
-    assert development["services"]["migrator"]["group_add"] == [str(SECRETS_GID)]
+    # The development migrator runs as you: it may read the owner's password, no other.
+    assert development["services"]["migrator"]["group_add"] == [str(OWNER_PASSWORD_GID)]
     # Without HOST_UID (set by the Makefile), the override keeps the image's user.
     assert development["services"]["migrator"]["user"] == f"{MIGRATOR_UID}:{MIGRATOR_UID}"

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from harness.compose import ComposeProject
+from harness.paths import ROOT
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
 from tests.support.logs import log_lines
 
@@ -119,3 +120,15 @@ def test_every_line_our_services_log_is_a_json_object(stack: ComposeProject, ser
     lines = log_lines(stack.service_log(service))
     assert lines, f"{service} logged nothing"
     assert {line["service"] for line in lines} == {"api" if service == "api" else service}
+
+
+def test_the_development_migrator_can_read_the_owners_password_alone(
+    stack: ComposeProject,
+) -> None:
+    """The override runs the migrator as you (HOST_UID), with the group of the owner's
+    password: no other password is yours to read."""
+    development = stack.with_file(ROOT / "compose.override.yaml")
+    development.env = {**stack.env, "HOST_UID": "12345", "HOST_GID": "12345"}
+    for secret in SECRETS:
+        readable = read_secret(development, "migrator", secret.file).returncode == 0
+        assert readable is (secret.file == "owner_db_password"), secret.file

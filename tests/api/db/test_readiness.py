@@ -99,7 +99,7 @@ def test_readiness_leaves_no_prepared_statements_behind(migrated_database: URL) 
             # The reads into the connection's statement cache, as the routes put them.
             await database.fetchrow(USER_BY_ID, user_id=1)
             await database.fetch(USERS_PAGE, after=0, look_ahead_limit=2)
-            await database.fetch(POSTS_PAGE, after=0, look_ahead_limit=2)
+            await database.fetch(POSTS_PAGE, after=0, look_ahead_limit=2, page_bytes=1024)
             for _ in range(5):
                 await check_schema(database, ALL)
             row = await database.fetchrow(PREPARED_ON_THIS_CONNECTION)

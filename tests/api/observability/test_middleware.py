@@ -15,6 +15,7 @@ from harness.databases import connect
 from harness.processes import RunningApi, running_api
 from tests.api.factories import create_user
 from tests.support.logs import log_lines
+from tests.support.metrics import scrape
 
 
 def access_lines(api: RunningApi, request_id: str) -> list[dict[str, object]]:
@@ -85,3 +86,35 @@ def test_plain_routes_are_named_by_their_template_too(logged_api: RunningApi) ->
     for number, (path, route) in enumerate(paths.items()):
         (line,) = access_lines(logged_api, f"plain-route-{number}")
         assert line["route"] == route, path
+
+
+def test_methods_the_api_does_not_serve_share_one_label(logged_api: RunningApi) -> None:
+    """A client inventing methods cannot grow the metrics: one label for all of them."""
+    with httpx.Client(base_url=logged_api.base_url, timeout=10) as client:
+        for method in ("PROPFIND", "PURGE", "MKCOL", "LOCK", "REPORT", "SEARCH"):
+            client.request(method, "/users")
+    methods = {
+        key.split("('method', '", 1)[1].split("'", 1)[0]
+        for key in scrape(logged_api)
+        if key.startswith("http_requests_total[")
+    }
+    assert methods <= {"GET", "HEAD", "POST", "PATCH", "DELETE", "other"}, methods
+    assert "other" in methods
+
+
+def test_a_body_refused_for_its_size_is_logged_and_counted_under_its_route(
+    logged_api: RunningApi,
+) -> None:
+    too_large = b"{" + b" " * (1024 * 1024) + b"}"
+    response = httpx.post(
+        logged_api.base_url + "/users",
+        content=too_large,
+        headers={"content-type": "application/json", "X-Request-ID": "too-large-1"},
+        timeout=30,
+    )
+    assert response.status_code == 413
+    time.sleep(0.2)
+    (line,) = access_lines(logged_api, "too-large-1")
+    assert line["route"] == "/users"
+    counted = [k for k in scrape(logged_api) if k.startswith("http_requests_total[")]
+    assert any("('route', '/users')" in k and "('status', '413')" in k for k in counted), counted

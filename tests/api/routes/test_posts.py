@@ -136,3 +136,18 @@ def test_the_largest_id_is_a_valid_author(client: httpx.Client) -> None:
     response = client.get("/posts", params={"user_id": MAX_ID})
     assert response.status_code == 200, response.text
     assert response.json() == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [("title", "t" * 101, "at most 100 characters"), ("content", None, "not null")],
+)
+def test_a_bad_patch_names_its_field_once_in_words(
+    client: httpx.Client, field: str, value: Any, why: str
+) -> None:
+    post = create_post(client, create_user(client)["id"])
+    response = client.patch(f"/posts/{post['id']}", json={field: value})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", field]
+    assert why in error["msg"]

@@ -262,3 +262,23 @@ def test_twenty_simultaneous_creates_differing_only_by_case_give_one_201(
     assert sorted(response.status_code for response in responses) == [201] + [409] * 19
     conflicts = [response.json() for response in responses if response.status_code == 409]
     assert all(body == {"detail": "username is already taken"} for body in conflicts)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("username", "x" * 51, "at most 50 characters"),
+        ("username", None, "may be omitted, but not null"),
+        ("email", "not-an-email", "email"),
+        ("email", None, "may be omitted, but not null"),
+    ],
+)
+def test_a_bad_patch_names_its_field_once_in_words(
+    client: httpx.Client, field: str, value: Any, why: str
+) -> None:
+    user = create_user(client)
+    response = client.patch(f"/users/{user['id']}", json={field: value})
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", field]
+    assert why in error["msg"]

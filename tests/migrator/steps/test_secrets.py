@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from migrator.image_users import SECRETS_GID
 from migrator.steps.secrets import SECRETS, ensure, read_assignments
 
 
@@ -42,7 +41,7 @@ def test_each_file_belongs_to_its_reader_and_the_roles_group_only(tmp_path: Path
     ensure(tmp_path, {})
     for secret in SECRETS:
         info = (tmp_path / secret.file).stat()
-        assert (info.st_uid, info.st_gid) == (secret.owner_uid, SECRETS_GID)
+        assert (info.st_uid, info.st_gid) == (secret.owner_uid, secret.reader_gid)
         assert stat.S_IMODE(info.st_mode) == 0o440
     # A file loosened by hand is tightened again on the next run.
     (tmp_path / SECRETS[0].file).chmod(0o644)

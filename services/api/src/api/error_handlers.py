@@ -5,9 +5,12 @@ traceback and the request id the client can quote."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.database_errors import DATABASE_UNAVAILABLE, INTERNAL_ERROR, Answer, answer_for
@@ -18,6 +21,12 @@ log = logging.getLogger("api")
 
 RETRY_AFTER_SECONDS = "5"
 
+# A 422 names what is wrong and where, in a small, fixed amount of text: no part of the
+# input is echoed (a body may be a megabyte of one string), and a body with thousands
+# of errors (every key of a huge object unknown) is reported by its first few.
+MAX_ERRORS = 10
+MAX_TEXT = 120
+
 
 def error(status_code: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
@@ -27,6 +36,30 @@ def respond(answer: Answer) -> JSONResponse:
     # Retry-After tells well-behaved clients to back off rather than hammer.
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if answer.retry else None
     return error(answer.status, answer.detail, headers)
+
+
+def clipped(text: object) -> str:
+    text = str(text)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def described(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Each error as the documented ValidationError: ``loc``, ``msg`` and ``type``,
+    without pydantic's ``input`` and ``ctx`` (which carry the input itself, and values
+    no encoder can write: NaN, a lone surrogate, a function)."""
+    return [
+        {
+            "loc": [part if isinstance(part, int) else clipped(part) for part in error["loc"]],
+            "msg": clipped(error["msg"]),
+            "type": clipped(error["type"]),
+        }
+        for error in errors[:MAX_ERRORS]
+    ]
+
+
+async def on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": described(exc.errors())}, status_code=422)
 
 
 async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -55,6 +88,7 @@ async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, on_invalid_request)
     # Every error PostgreSQL reports (SQLSTATE and constraint), a lost connection included.
     app.add_exception_handler(asyncpg.PostgresError, on_database_error)
     app.add_exception_handler(DatabaseUnreachableError, on_unreachable)

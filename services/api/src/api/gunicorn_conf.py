@@ -59,7 +59,7 @@ control_socket = "/tmp/gunicorn.ctl"  # noqa: S108
 
 
 def child_exit(arbiter: Any, worker: Any) -> None:
-    from prometheus_client import multiprocess
+    # A dead worker's gauges leave the live sums; its counters stay counted, in an archive.
+    from api.observability.dead_workers import archive_dead_worker
 
-    # A dead worker's gauges leave the live sums; its counters stay counted.
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+    archive_dead_worker(Path(server.metrics_dir), worker.pid)

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from api.body_limit import BodySizeLimitMiddleware
@@ -25,6 +26,7 @@ from shared_models.startup import start
 # Every route of the API's document (the OpenAPI and client tests walk these); /metrics
 # is Prometheus's, outside the document.
 ROUTERS = (health.router, users.router, posts.router)
+ALL_ROUTERS = (*ROUTERS, metrics.router)
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[AppState]]
 
@@ -67,9 +69,16 @@ def create_app(
     install_docs(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    for router in (*ROUTERS, metrics.router):
+    for router in ALL_ROUTERS:
         app.include_router(router)
     return app
+
+
+def served_routes(app: FastAPI) -> list[BaseRoute]:
+    """Every route ``app`` serves, flat: its own (the docs) and the routers' (which
+    FastAPI keeps nested in app.routes, behind an object of its own)."""
+    own = [route for route in app.routes if not hasattr(route, "original_router")]
+    return [*own, *(route for router in ALL_ROUTERS for route in router.routes)]
 
 
 def serve_app() -> ASGIApp:
@@ -78,4 +87,5 @@ def serve_app() -> ASGIApp:
     final status)."""
     start("api", SETTINGS)
     settings = ApiSettings.load()
-    return ObserveRequests(create_app(settings=settings), access_log_enabled=settings.access_log)
+    app = create_app(settings=settings)
+    return ObserveRequests(app, served_routes(app), access_log_enabled=settings.access_log)

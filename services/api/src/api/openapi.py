@@ -24,7 +24,6 @@ def operation_id(route: APIRoute) -> str:
 
 
 ERROR_DESCRIPTIONS = {
-    400: "Body is not JSON text at all (e.g. not UTF-8); malformed JSON is a 422",
     404: "Not found",
     409: "Conflict with an existing resource",
     413: "Request body too large",

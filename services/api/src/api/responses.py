@@ -7,7 +7,7 @@ the document instead). orjson writes datetimes as pydantic did ("...Z").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import orjson
@@ -32,10 +32,6 @@ def json_response(
         headers=headers,
         media_type="application/json",
     )
-
-
-def records(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [dict(row) for row in rows]
 
 
 def row_response(row: Mapping[str, Any] | None, what: str, status_code: int = 200) -> Response:

@@ -1,12 +1,22 @@
 """The API's request and response bodies; their limits mirror the columns in shared_models."""
 
 from datetime import datetime
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from shared_models.post import TITLE_MAX_LENGTH
+from shared_models.post import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH
 from shared_models.user import BIO_MAX_LENGTH, EMAIL_MAX_LENGTH, USERNAME_MAX_LENGTH
 
 # PostgreSQL text cannot hold NUL; refusing it here keeps it a 422, not a 500.
@@ -18,7 +28,9 @@ Username = Annotated[
 Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH)]
 Bio = Annotated[str, StringConstraints(max_length=BIO_MAX_LENGTH, pattern=NO_NUL)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX_LENGTH, pattern=NO_NUL)]
-Content = Annotated[str, StringConstraints(min_length=1, pattern=NO_NUL)]
+Content = Annotated[
+    str, StringConstraints(min_length=1, max_length=CONTENT_MAX_LENGTH, pattern=NO_NUL)
+]
 
 
 class Input(BaseModel):
@@ -32,25 +44,45 @@ class UserCreate(Input):
     bio: Bio | None = None
 
 
+class NullNotAdvertised:
+    """On a field typed ``X | None``: the document shows ``X`` alone. For partial updates,
+    where None means "omitted" and a required column cannot take null. Nullable rather
+    than a union with None, so a bad value is one error at the field, not one per union
+    member."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        options = [option for option in schema.get("anyOf", ()) if option != {"type": "null"}]
+        if len(options) == 1:
+            kept = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+            schema = {**kept, **options[0]}
+        return schema
+
+
+OMITTED = NullNotAdvertised()
+
+
 class Update(Input):
     """Partial update: omitted fields stay as they are; only nullable columns take null."""
 
-    @model_validator(mode="after")
-    def _no_null_for_required_columns(self) -> Self:
-        for name in self.model_fields_set:
-            if getattr(self, name) is None and name not in self.nullable_fields:
-                raise ValueError(f"{name} may be omitted but not null")
-        return self
-
     nullable_fields: ClassVar[frozenset[str]] = frozenset()
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_null_for_required_columns(cls, value: Any, info: ValidationInfo) -> Any:
+        # Runs only for fields the body sets: an omitted one keeps its default.
+        if value is None and info.field_name not in cls.nullable_fields:
+            raise ValueError("may be omitted, but not null")
+        return value
 
-# `X | SkipJsonSchema[None] = None`: "may be omitted" without advertising null in OpenAPI.
+
 class UserUpdate(Update):
     nullable_fields = frozenset({"bio"})
 
-    username: Username | SkipJsonSchema[None] = None
-    email: Email | SkipJsonSchema[None] = None
+    username: Annotated[Username | None, OMITTED] = None
+    email: Annotated[Email | None, OMITTED] = None
     bio: Bio | None = None  # null clears the bio
 
 
@@ -60,8 +92,8 @@ class PostCreate(Input):
 
 
 class PostUpdate(Update):
-    title: Title | SkipJsonSchema[None] = None
-    content: Content | SkipJsonSchema[None] = None
+    title: Annotated[Title | None, OMITTED] = None
+    content: Annotated[Content | None, OMITTED] = None
 
 
 class Output(BaseModel):

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from shared_models.user import User
 
 TITLE_MAX_LENGTH = 100
+# Characters. Text has no length of its own; the API holds content to this, so a page of
+# the largest posts stays within what a worker's memory can hold (api.pagination).
+CONTENT_MAX_LENGTH = 100_000
 
 
 class Post(Base):
@@ -24,7 +27,7 @@ class Post(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text, info={"max_length": CONTENT_MAX_LENGTH})
     user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     # Set by the server, so every writer (API, psql, a backfill) agrees on the clock.
     date_posted: Mapped[datetime] = mapped_column(

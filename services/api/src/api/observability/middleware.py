@@ -21,13 +21,22 @@ from api.observability.route_names import route_of
 from shared_models.logs import REQUEST_ID, log_line
 
 UNLOGGED = frozenset({"/metrics"})
+OTHER_METHOD = "other"
 PROBES = frozenset({"/healthz", "/readyz"})
 
 
 class ObserveRequests:
-    def __init__(self, app: ASGIApp, access_log_enabled: bool) -> None:
+    """``routes``: every route the app serves, flat (FastAPI nests included routers), to
+    name a request no route has seen yet (a body refused by its size)."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute], access_log_enabled: bool) -> None:
         self.app = app
-        self.routes: Sequence[BaseRoute] = getattr(app, "routes", ())
+        self.routes = routes
+        # The method label takes these, and one value for any other: a client cannot
+        # grow the metrics by inventing methods (PROPFIND, PURGE, ...).
+        self.methods = frozenset(
+            method for route in routes for method in getattr(route, "methods", None) or ()
+        )
         self.access_log_enabled = access_log_enabled
         # structlog's own logger, once per request: far cheaper than logging's records.
         self.access_log = log_line("api.access")
@@ -67,7 +76,8 @@ class ObserveRequests:
             REQUEST_ID.reset(token)
 
     def record(self, scope: Scope, root_path: str, status: int, seconds: float) -> None:
-        method, route = scope["method"], route_of(scope, self.routes, root_path)
+        method = scope["method"] if scope["method"] in self.methods else OTHER_METHOD
+        route = route_of(scope, self.routes, root_path)
         key = (method, route, status)
         children = self.children.get(key)
         if children is None:

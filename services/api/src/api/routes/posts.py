@@ -8,7 +8,7 @@ from api.columns import POST_COLUMNS
 from api.dependencies import Db
 from api.ids import AuthorId, PostId, UserId
 from api.openapi import documented
-from api.pagination import NEXT_LINK_HEADER, PageQuery, keyset_params, page_response
+from api.pagination import NEXT_LINK_HEADER, PAGE_BYTES, PageQuery, keyset_params, page_response
 from api.responses import found, row_response
 from api.schemas import PostCreate, PostOut, PostUpdate
 from api.statements import (
@@ -20,11 +20,16 @@ from api.statements import (
     USER_EXISTS,
     updating,
 )
+from api.strict_json import StrictJsonRoute
 from shared_models import Post
 
-router = APIRouter(tags=["posts"])
+router = APIRouter(tags=["posts"], route_class=StrictJsonRoute)
 
 AUTHOR_FILTER = "Only this author's posts; omit it for every author's."
+PAGE_OF_POSTS = (
+    f"A page holds at most {PAGE_BYTES // 1024} KiB of titles and contents (as stored, in"
+    " UTF-8) plus one post: it may stop before `limit` items, and `Link` carries on."
+)
 # A query string cannot carry null, so the document states the bare integer (omitted means
 # every author). The type stays `AuthorId | None`: validation and its 422s are unchanged
 # (`| SkipJsonSchema[None]` would make it a union, two errors per bad value). The schema
@@ -41,17 +46,18 @@ AuthorFilter = Annotated[
     summary="Create a post by a user",
     status_code=status.HTTP_201_CREATED,
     response_model=PostOut,
-    responses=documented(400, 404, 413, 503),
+    responses=documented(404, 413, 503),
 )
 async def create_post(user_id: UserId, body: PostCreate, db: Db) -> Response:
-    # An unknown user_id violates the foreign key: a 404, decided by the database.
+    # The author's row is read and held in the same statement: none, nothing written.
     row = await db.fetchrow(CREATE_POST, user_id=user_id, **body.model_dump())
-    return row_response(row, "Post", status.HTTP_201_CREATED)
+    return row_response(row, "User", status.HTTP_201_CREATED)
 
 
 @router.get(
     "/users/{user_id}/posts",
     summary="List a user's posts by id, a page at a time",
+    description=PAGE_OF_POSTS,
     response_model=list[PostOut],
     responses={200: {"headers": NEXT_LINK_HEADER}, **documented(404, 503)},
 )
@@ -67,6 +73,7 @@ async def list_user_posts(user_id: UserId, page: PageQuery, db: Db, request: Req
 @router.get(
     "/posts",
     summary="List posts by id, a page at a time",
+    description=PAGE_OF_POSTS,
     response_model=list[PostOut],
     responses={200: {"headers": NEXT_LINK_HEADER}, **documented(503)},
 )
@@ -94,7 +101,7 @@ async def get_post(post_id: PostId, db: Db) -> Response:
     "/posts/{post_id}",
     summary="Change a post's title or content",
     response_model=PostOut,
-    responses=documented(400, 404, 413, 503),
+    responses=documented(404, 413, 503),
 )
 async def update_post(post_id: PostId, body: PostUpdate, db: Db) -> Response:
     changes = body.model_dump(exclude_unset=True)

@@ -8,7 +8,8 @@ each password is created once, then left as it is. The services read them throug
 Each file (mode 0440) is readable by the services that need it and by nobody else:
 its owner is the one service that logs in with it (root for postgres_password, read by
 the db's entrypoint; the migrator's uid for owner_db_password; the api's uid for
-api_db_password), and its group is the one the roles step alone runs with.
+api_db_password), and its group is that password's own readers' group, which the roles
+step has for all three and the development migrator for the owner's alone.
 
 ``import`` sets passwords from ``NAME=value`` lines on standard input instead (moving
 an older ``.env``'s passwords in, or rotating one): never through the environment.
@@ -24,7 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from migrator.image_users import API_UID, MIGRATOR_UID, SECRETS_GID
+from migrator.image_users import (
+    API_PASSWORD_GID,
+    API_UID,
+    MIGRATOR_UID,
+    OWNER_PASSWORD_GID,
+    SUPERUSER_PASSWORD_GID,
+)
 from migrator.settings import SECRETS_SETTINGS
 from shared_models.startup import start
 
@@ -38,21 +45,22 @@ class Secret:
     file: str
     variable: str  # the setting it holds (read from <variable>_FILE)
     owner_uid: int
+    reader_gid: int
 
 
 SECRETS = (
-    Secret("postgres_password", "POSTGRES_PASSWORD", 0),
-    Secret("owner_db_password", "OWNER_DB_PASSWORD", MIGRATOR_UID),
-    Secret("api_db_password", "API_DB_PASSWORD", API_UID),
+    Secret("postgres_password", "POSTGRES_PASSWORD", 0, SUPERUSER_PASSWORD_GID),
+    Secret("owner_db_password", "OWNER_DB_PASSWORD", MIGRATOR_UID, OWNER_PASSWORD_GID),
+    Secret("api_db_password", "API_DB_PASSWORD", API_UID, API_PASSWORD_GID),
 )
 
 
-def write(path: Path, value: str, owner_uid: int) -> None:
-    """Atomically, readable by its owner and the secrets group only."""
+def write(path: Path, value: str, secret: Secret) -> None:
+    """Atomically, readable by its owner and its readers' group only."""
     temporary = path.with_name(f".{path.name}.new")
     temporary.write_text(value)
     temporary.chmod(0o440)
-    os.chown(temporary, owner_uid, SECRETS_GID)
+    os.chown(temporary, secret.owner_uid, secret.reader_gid)
     temporary.replace(path)
 
 
@@ -77,14 +85,14 @@ def ensure(directory: Path, given: dict[str, str]) -> list[str]:
     for secret in SECRETS:
         path = directory / secret.file
         if secret.variable in given:
-            write(path, given[secret.variable], secret.owner_uid)
+            write(path, given[secret.variable], secret)
             done.append(f"set {secret.file} from {secret.variable}")
         elif not path.exists():
-            write(path, secrets.token_urlsafe(32), secret.owner_uid)
+            write(path, secrets.token_urlsafe(32), secret)
             done.append(f"created {secret.file}")
         else:
             path.chmod(0o440)
-            os.chown(path, secret.owner_uid, SECRETS_GID)
+            os.chown(path, secret.owner_uid, secret.reader_gid)
     return done
 
 

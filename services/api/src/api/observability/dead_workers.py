@@ -1,0 +1,54 @@
+"""What is left of a gunicorn worker that died, in the workers' shared metrics directory.
+
+prometheus_client's multiprocess mode gives each worker its own files. When one dies,
+``mark_process_dead`` removes its live gauges, but its counters and histograms must stay
+counted (a counter that goes down reads as a reset), so their files stayed, three per
+dead worker, forever. Here they are merged into one archive file per kind, with
+prometheus_client's own merge (``accumulate=False``, for writing back), and removed:
+the directory holds the live workers' files and one archive per kind, however many
+workers have died. Called by the master (gunicorn's child_exit), one worker at a time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prometheus_client import multiprocess
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
+
+ARCHIVED_KINDS = ("counter", "histogram")
+
+
+def archive_dead_worker(directory: Path, pid: int) -> None:
+    multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+    for kind in ARCHIVED_KINDS:
+        dead = directory / f"{kind}_{pid}.db"
+        if dead.exists():
+            merge_into_archive(directory / f"{kind}_archive.db", dead)
+    # Its max- and min-mode gauges (the build's info) are the live workers' too.
+    for leftover in directory.glob(f"gauge_*_{pid}.db"):
+        leftover.unlink()
+
+
+def merge_into_archive(archive: Path, dead: Path) -> None:
+    sources = [str(path) for path in (archive, dead) if path.exists()]
+    merged = multiprocess.MultiProcessCollector.merge(sources, accumulate=False)  # type: ignore[no-untyped-call]
+    # Not *.db: a scrape meanwhile reads the old archive and the dead file, not this.
+    building = archive.with_name(archive.name + ".new")
+    building.unlink(missing_ok=True)
+    values = MmapedDict(str(building))  # type: ignore[no-untyped-call]
+    try:
+        for metric in merged:
+            for sample in metric.samples:
+                key = mmap_key(
+                    metric.name,
+                    sample.name,
+                    list(sample.labels),
+                    list(sample.labels.values()),
+                    metric.documentation,
+                )
+                values.write_value(key, sample.value, sample.timestamp or 0.0)  # type: ignore[no-untyped-call]
+    finally:
+        values.close()  # type: ignore[no-untyped-call]
+    building.replace(archive)
+    dead.unlink()
