@@ -22,7 +22,7 @@ help: ## List the targets
 
 up: move-passwords ## Build and start the whole stack; returns once the api is healthy
 	$(COMPOSE) up --build --wait
-	@port=$$($(COMPOSE) port api 8000 | sed 's/^0\.0\.0\.0/localhost/; s/^\[::\]/localhost/'); \
+	@port=$$($(COMPOSE) port proxy 8080 | sed 's/^0\.0\.0\.0/localhost/; s/^\[::\]/localhost/'); \
 	  echo "API:  http://$$port"; echo "Docs: http://$$port/docs"
 
 # An .env from before passwords moved into the secrets volume: move them there, once,
@@ -103,11 +103,15 @@ test-quick: ## The inner loop: every test that needs no Docker engine, on every 
 bench: ## Benchmark side by side with the tutorial app (needs wrk; minutes, not part of test)
 	$(UV) run --frozen python -m bench.run $(args)
 
-lint: ## ruff (lint and format check), mypy, hadolint, and the generated docs up to date
+# The proxy's configuration, checked by the proxy itself, in its own image.
+HAPROXY_IMAGE ?= haproxy:3.2
+lint: ## ruff (lint and format check), mypy, hadolint, haproxy -c, and the generated docs up to date
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
 	$(UV) run --frozen hadolint services/api/Dockerfile services/migrator/Dockerfile bench/baseline/Dockerfile
+	docker run --rm --network none -v "$(CURDIR)/services/proxy:/usr/local/etc/haproxy:ro" \
+	  $(HAPROXY_IMAGE) haproxy -c -f /usr/local/etc/haproxy/haproxy.cfg
 	$(UV) run --frozen python -m tools.docs --check
 
 fmt: ## Format and autofix with ruff

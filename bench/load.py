@@ -19,7 +19,9 @@ class Scenario:
     name: str
     script: str
     paths: dict[str, str]  # app -> request path (the same unless the apps differ)
-    connections: int = 16
+    # wrk's connections, from one address: within the proxy's per-client cap (12), past
+    # which a client's requests get 429 (services/proxy/haproxy.cfg).
+    connections: int = 12
     read_share: int = 0
     # The table a pure-write scenario inserts into: every 2xx must have left a row there.
     writes_to: str | None = None

@@ -30,6 +30,11 @@ def docker_available() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
 
 
+def private_subnet() -> str:
+    """A /24 of 10.0.0.0/8, picked at random (a clash with another is a 1-in-65,000 event)."""
+    return f"10.{secrets.randbelow(200) + 50}.{secrets.randbelow(256)}.0/24"
+
+
 class ComposeError(AssertionError):
     pass
 
@@ -49,7 +54,10 @@ class ComposeProject:
         self.env_file.write_text(env_file_text)
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = service_env(API_PORT=str(self.port))
+        # A network of its own for the proxy and the api: stacks side by side on one host
+        # (the tests run several) cannot share one subnet.
+        self.edge_subnet = private_subnet()
+        self.env = service_env(API_PORT=str(self.port), EDGE_SUBNET=self.edge_subnet)
         self.command = [
             "docker", "compose", "-p", self.project,
             *(arg for file in files for arg in ("-f", file)),

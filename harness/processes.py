@@ -113,6 +113,7 @@ class RunningApi:
     base_url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    metrics_url: str  # /metrics, on METRICS_PORT
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -130,17 +131,20 @@ def start_gunicorn(env: dict[str, str], log_path: Path) -> subprocess.Popen[byte
 def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[RunningApi]:
     """gunicorn with the real configuration on a free loopback port, connecting as the
     API role (so ``database_url`` must have been migrated); stopped with SIGTERM."""
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     log_path = log_dir / f"api-{port}.log"
     settings = {
         "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "METRICS_PORT": str(metrics_port),
         "WEB_CONCURRENCY": "2",
         "ACCESS_LOG": "false",
         "METRICS_DIR": str(log_dir / f"metrics-{port}"),
         **env,
     }
     process = start_gunicorn(service_env(as_api_role(database_url), **settings), log_path)
-    api = RunningApi(f"http://127.0.0.1:{port}", process, log_path)
+    api = RunningApi(
+        f"http://127.0.0.1:{port}", process, log_path, f"http://127.0.0.1:{metrics_port}/metrics"
+    )
     try:
         wait_for_http(
             api.base_url + "/healthz", alive=lambda: process.poll() is None, describe=api.log

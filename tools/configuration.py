@@ -74,6 +74,12 @@ COMPOSE_VARIABLES = {
     "DB_PORT": "Host port of the database, on 127.0.0.1 only (development override).",
     "PYTHON_IMAGE": "Base image of the api and migrator images.",
     "POSTGRES_IMAGE": "The database's image.",
+    "HAPROXY_IMAGE": "The proxy's image.",
+    "API_DEBUG_PORT": "Host port of the api itself, beside the proxy, on 127.0.0.1 only "
+    "(development override).",
+    "EDGE_SUBNET": "The network of the proxy and the api: the api believes forwarded "
+    "headers from it alone. Change it if it overlaps one of yours, or a second copy of "
+    "the stack on the same host.",
     "GIT_REVISION": "The git revision the images are built from (`make up` passes the "
     "checkout's); the api reports it as BUILD_REVISION.",
 }
@@ -87,9 +93,13 @@ FIXED_BY_COMPOSE = {
     "POSTGRES_PORT": "the default, where db listens",
     "GUNICORN_BIND": "the default; API_PORT publishes its port 8000",
     "BUILD_REVISION": "baked into the image from GIT_REVISION",
+    "FORWARDED_ALLOW_IPS": "EDGE_SUBNET, the proxy's network",
 }
 # Settings the development override gives a default of its own, and why.
-DEVELOPMENT_DEFAULTS = {"LOG_FORMAT": "readable lines while developing"}
+DEVELOPMENT_DEFAULTS = {
+    "LOG_FORMAT": "readable lines while developing",
+    "METRICS_PORT": "one uvicorn listens on one port",
+}
 
 # ${NAME}, ${NAME:-default}; not $${NAME}, which is a literal $ for the container's shell.
 INTERPOLATION = re.compile(r"(?<!\$)\$\{(\w+)(?::?-([^}]*))?\}")

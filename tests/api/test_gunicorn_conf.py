@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy.engine import URL
 
 from harness.processes import RunningApi, gunicorn_command, running_api, service_env
@@ -107,3 +108,28 @@ def test_dead_workers_leave_no_files_behind_and_their_counts_stay(
         # The live workers' files, and one archive each for counters and histograms.
         assert len(files) <= files_at_start + 2, files
         assert requests_total(scrape(api), "/posts/{post_id}") == 20
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_forwarded_headers_are_believed_from_the_proxy_alone(
+    migrated_database: URL, log_dir: Path, trusted: bool
+) -> None:
+    """The proxy's X-Forwarded-Proto sets the scheme of the Link the API writes, and its
+    X-Forwarded-For the client in the access line; from anyone else, neither."""
+    proxy = "127.0.0.1" if trusted else "192.0.2.1"
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    with (
+        running_api(
+            migrated_database, log_dir, FORWARDED_ALLOW_IPS=proxy, ACCESS_LOG="true",
+            LOG_FORMAT="json",
+        ) as api,
+        httpx.Client(base_url=api.base_url, timeout=10) as client,
+    ):  # fmt: skip
+        for n in range(2):
+            client.post("/users", json={"username": f"fw{n}", "email": f"fw{n}@example.com"})
+        page = client.get("/users?limit=1", headers={**forwarded, "X-Request-ID": "fwd-1"})
+        time.sleep(0.2)
+        (line,) = [x for x in log_lines(api.log()) if x.get("request_id") == "fwd-1"]
+    scheme = "https" if trusted else "http"
+    assert page.links["next"]["url"].startswith(f"{scheme}://127.0.0.1:")
+    assert line["client"] == ("203.0.113.9" if trusted else "127.0.0.1")

@@ -18,6 +18,8 @@ from tests.compose.test_files import rendered
 OWN_SERVICES = ("secrets", "roles", "migrator", "api")
 ROOT_BY_DESIGN = {"secrets": "gives each password file to its reader (CHOWN, FOWNER only)"}
 DOCKERFILES = sorted(ROOT.glob("services/*/Dockerfile"))
+# Connections the proxy must be able to hold: 5,000 slow-header attackers and the rest.
+MAXCONN_OF_THE_PROXY_AT_LEAST = 9_000
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,7 @@ def test_our_services_run_hardened(services: dict[str, Any], name: str) -> None:
     assert not service.get("privileged"), name
 
 
-@pytest.mark.parametrize("name", [*OWN_SERVICES, "db"])
+@pytest.mark.parametrize("name", [*OWN_SERVICES, "db", "proxy"])
 def test_every_service_has_memory_and_process_limits(services: dict[str, Any], name: str) -> None:
     assert int(services[name]["mem_limit"]) > 0, name
     assert int(services[name]["pids_limit"]) > 0, name
@@ -60,7 +62,33 @@ def test_the_database_is_not_published_and_drops_what_it_can(services: dict[str,
     assert not db.get("ports"), "production publishes no database port"
     assert db["cap_drop"] == ["ALL"]
     assert "no-new-privileges:true" in db["security_opt"]
-    assert [p["target"] for p in services["api"]["ports"]] == [8000]
+
+
+def test_the_proxy_is_the_only_door(services: dict[str, Any]) -> None:
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert [port["target"] for port in services["proxy"]["ports"]] == [8080]
+    # The proxy reaches the api, never the database.
+    assert set(services["proxy"]["networks"]) == {"edge"}
+    assert set(services["db"]["networks"]) == {"backend"}
+    assert set(services["api"]["networks"]) == {"edge", "backend"}
+
+
+def test_the_proxy_runs_hardened_with_room_for_its_connections(services: dict[str, Any]) -> None:
+    proxy = services["proxy"]
+    assert proxy["read_only"] is True
+    assert proxy["cap_drop"] == ["ALL"]
+    assert not proxy.get("cap_add")
+    assert "no-new-privileges:true" in proxy["security_opt"]
+    assert proxy["ulimits"]["nofile"]["soft"] >= 2 * MAXCONN_OF_THE_PROXY_AT_LEAST + 1000
+
+
+def test_every_container_log_rotates(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        logging = service.get("logging", {})
+        assert logging.get("driver") == "json-file", name
+        assert logging["options"]["max-size"], name
+        assert logging["options"]["max-file"], name
 
 
 def test_no_password_is_set_anywhere_in_the_file(services: dict[str, Any]) -> None:

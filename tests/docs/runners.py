@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.compose import ComposeProject
+from harness.compose import ComposeProject, private_subnet
 from harness.paths import ROOT
 from harness.postgres import free_port
 from harness.processes import service_env
@@ -31,17 +31,19 @@ class Target:
     files: tuple[Path, ...]
     port: int
     env_file: Path
+    edge_subnet: str
     created: list[Path] = field(default_factory=list)
 
     @classmethod
     def of(cls, stack: ComposeProject) -> Target:
-        return cls(stack.project, PRODUCTION_FILES, stack.port, stack.env_file)
+        return cls(stack.project, PRODUCTION_FILES, stack.port, stack.env_file, stack.edge_subnet)
 
     @classmethod
     def fresh(cls) -> Target:
         env_file = Path(tempfile.mkdtemp(prefix="docs-fresh-")) / ".env"
         env_file.write_text("")
-        return cls(f"docs-{os.urandom(4).hex()}", DEVELOPMENT_FILES, free_port(), env_file)
+        project = f"docs-{os.urandom(4).hex()}"
+        return cls(project, DEVELOPMENT_FILES, free_port(), env_file, private_subnet())
 
     def environment(self) -> dict[str, str]:
         return service_env(
@@ -52,6 +54,8 @@ class Target:
             ENV_FILE=str(self.env_file),
             API_PORT=str(self.port),
             DB_PORT=str(free_port()),
+            API_DEBUG_PORT=str(free_port()),
+            EDGE_SUBNET=self.edge_subnet,
         )
 
     def address(self, text: str) -> str:

@@ -48,7 +48,7 @@ def test_every_folder_of_a_tree_map_exists(block: Block) -> None:
 @pytest.mark.parametrize("block", of("promql"), ids=lambda block: block.where)
 def test_every_metric_a_query_names_is_scraped(block: Block, api_server: RunningApi) -> None:
     httpx.get(api_server.base_url + "/users/1", timeout=10)
-    scraped = httpx.get(api_server.base_url + "/metrics", timeout=10).text
+    scraped = httpx.get(api_server.metrics_url, timeout=10).text
     names = metrics_named(block)
     assert names, block.where
     missing = sorted(name for name in names if f"\n{name}" not in scraped)

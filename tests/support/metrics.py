@@ -12,7 +12,7 @@ from harness.processes import RunningApi
 
 def scrape(api: RunningApi) -> dict[str, float]:
     """Every sample of one scrape, by name and labels."""
-    text = httpx.get(api.base_url + "/metrics", timeout=10).text
+    text = httpx.get(api.metrics_url, timeout=10).text
     return {
         f"{sample.name}{sorted(sample.labels.items())}": sample.value
         for family in text_string_to_metric_families(text)

@@ -166,3 +166,21 @@ def test_any_column_the_code_reads_missing_is_not_ready(
         finally:
             owner.execute(rename.format(table, f"{column}_gone", column))
     assert probed_api.get("/readyz").status_code == 200
+
+
+def test_a_table_locked_by_a_migration_is_ready_at_once(
+    pool_database: URL, probed_api: httpx.Client
+) -> None:
+    """A migration's ALTER TABLE holds (or waits for) ACCESS EXCLUSIVE: the probe cannot
+    look meanwhile, and answers ready rather than wait, or mark every api down."""
+    with connect(as_owner(pool_database)) as owner:
+        owner.execute("BEGIN")
+        owner.execute("LOCK TABLE posts IN ACCESS EXCLUSIVE MODE")
+        try:
+            started = time.monotonic()
+            response = probed_api.get("/readyz")
+            waited = time.monotonic() - started
+        finally:
+            owner.execute("ROLLBACK")
+    assert response.status_code == 200
+    assert waited < 1.5, f"waited {waited:.2f}s behind the lock"

@@ -12,13 +12,14 @@ from typing import Any, ClassVar
 
 from uvicorn_worker import UvicornWorker
 
-from api.settings import SETTINGS, ServerSettings
+from api.settings import SETTINGS, ApiSettings, ServerSettings
 from shared_models.logs import logging_config
 from shared_models.startup import start
 
 # The app's settings too, so a bad value fails before the first fork.
 log_settings = start("api", SETTINGS)
 server = ServerSettings.load()
+metrics_port = ApiSettings.load().metrics_port
 
 # The workers' shared metrics files, set before the app (and prometheus_client) is
 # imported, and emptied: values of an earlier run's workers must not be summed in.
@@ -40,7 +41,13 @@ class Worker(UvicornWorker):  # type: ignore[misc]  # uvicorn_worker ships no ty
 wsgi_app = "api.main:serve_app()"
 worker_class = Worker
 workers = server.web_concurrency
+# The API's address, and /metrics's port on the same interface (api.routes.metrics).
+host, _, api_port = server.gunicorn_bind.rpartition(":")
 bind = [server.gunicorn_bind]
+if str(metrics_port) != api_port:
+    bind.append(f"{host}:{metrics_port}")
+# X-Forwarded-For and -Proto are believed from these addresses alone (the proxy's).
+forwarded_allow_ips = server.forwarded_allow_ips
 timeout = server.gunicorn_timeout
 graceful_timeout = server.gunicorn_graceful_timeout
 keepalive = server.gunicorn_keepalive

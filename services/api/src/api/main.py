@@ -19,6 +19,7 @@ from api.error_handlers import install_error_handlers
 from api.observability.metrics import record_build
 from api.observability.middleware import ObserveRequests
 from api.openapi import operation_id
+from api.public_hosts import PublicHostsMiddleware
 from api.routes import health, metrics, posts, users
 from api.settings import SETTINGS, ApiDatabaseSettings, ApiSettings
 from shared_models.startup import start
@@ -66,9 +67,11 @@ def create_app(
             "logs": settings.api_opentelemetry,
         },
     )
+    app.state.metrics_port = settings.metrics_port
     install_docs(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(PublicHostsMiddleware, public_hosts=settings.public_host_names)
     for router in ALL_ROUTERS:
         app.include_router(router)
     return app

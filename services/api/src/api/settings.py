@@ -67,6 +67,26 @@ class ApiSettings(EnvSettings):
         description="FastAPI's built-in OpenTelemetry spans, metrics and logs; turn it on "
         "together with an OpenTelemetry SDK and exporter. Off, it costs nothing per request.",
     )
+    public_hosts: str = Field(
+        default="localhost,127.0.0.1,::1",
+        pattern=r"^[A-Za-z0-9.*:_-]+(,[A-Za-z0-9.*:_-]+)*$",
+        description="Comma-separated host names the API answers to, as clients write them "
+        "in Host (without the port); *.example.com matches its subdomains, * any. The "
+        "Link and redirect URLs the API writes use the request's Host, so any other gets "
+        "400 (the health probes and /metrics answer whatever the Host).",
+    )
+    metrics_port: int = Field(
+        default=9100,
+        ge=1,
+        le=65535,
+        description="The port /metrics answers on (gunicorn listens on it too); on any other "
+        "it is a 404, so the published port never shows it. The development override sets "
+        "the API's own port.",
+    )
+
+    @property
+    def public_host_names(self) -> tuple[str, ...]:
+        return tuple(host.strip().lower() for host in self.public_hosts.split(","))
 
 
 def available_cpus() -> int:
@@ -99,6 +119,13 @@ class ServerSettings(EnvSettings):
     )
     gunicorn_keepalive: int = Field(
         default=5, ge=0, description="Seconds an idle keep-alive connection stays open."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="Comma-separated addresses or networks (CIDR) of the proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto the API believes: the client's address in "
+        "the access line, and the scheme of the URLs it writes. Never *.",
     )
     metrics_dir: str = Field(
         default="/tmp/api-metrics",  # noqa: S108 - a tmpfs in the container

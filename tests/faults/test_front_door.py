@@ -1,0 +1,243 @@
+"""The front door under attack (services/proxy/haproxy.cfg): each limit, attacked from
+client hosts of the test's own (tests.support.netns) through the published port, while
+an ordinary client (the fault suite's load, from this machine) keeps being served. What
+must hold in every case: the ordinary client's requests succeed, its p99 stays near its
+usual, no gunicorn worker dies, nothing is lost (tests.faults.checks)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from harness.compose import ComposeProject
+from tests.faults.checks import check_invariants
+from tests.support.load import Load, LoadReport
+from tests.support.logs import log_lines
+from tests.support.netns import ClientHost, client_hosts
+
+pytestmark = pytest.mark.faults
+
+PER_CLIENT = 12  # connections one client may hold before its requests get 429
+LOCKED_READ = "/posts/1"
+# The longest a request may wait before its answer: the api's DB_POOL_TIMEOUT, and a second.
+NO_LONGER = 6.5  # blocked while a test holds the posts table; the load reads users
+
+
+@pytest.fixture(scope="module")
+def hosts() -> Iterator[list[ClientHost]]:
+    with client_hosts(10) as made:
+        yield made
+
+
+def workers(stack: ComposeProject) -> set[str]:
+    """The pids of the api containers' gunicorn processes (its master and its workers):
+    the same set after an attack means no worker died."""
+    top = stack("top", "api").stdout
+    return {line.split()[1] for line in top.splitlines() if "gunicorn" in line}
+
+
+def attack(host: ClientHost, stack: ComposeProject, *args: str, timeout: float = 120) -> Any:
+    process = host.popen(
+        "tests.support.attackers", args[0], host.gateway, str(stack.port), *args[1:]
+    )
+    output, errors = process.communicate(timeout=timeout)
+    assert process.returncode == 0, errors[-2000:]
+    return json.loads(output)
+
+
+def served_through(report: LoadReport, start: float, end: float) -> dict[str, Any]:
+    during = report.started_between(start, end)
+    return {
+        "ordinary_requests_during": len(during),
+        "ordinary_failed_during": sum(not s.ok for s in during),
+        "p50_before_ms": report.latency_ms(1, start, 0.5),
+        "p99_before_ms": report.latency_ms(1, start, 0.99),
+        "p50_during_ms": report.latency_ms(start, end, 0.5),
+        "p99_during_ms": report.latency_ms(start, end, 0.99),
+    }
+
+
+def assert_served(figures: dict[str, Any]) -> None:
+    assert figures["ordinary_requests_during"] > 50, figures
+    assert figures["ordinary_failed_during"] == 0, figures
+    # Served, not merely answered: a starved api takes seconds, not tens of milliseconds.
+    assert figures["p99_during_ms"] < max(1000, 5 * figures["p99_before_ms"]), figures
+
+
+def proxy_lines(stack: ComposeProject) -> list[dict[str, Any]]:
+    """The proxy's access lines (its own notices, at start and on changes, are plain text)."""
+    log = stack.service_log("proxy")
+    return log_lines("\n".join(line for line in log.splitlines() if line.startswith("{")))
+
+
+def test_three_clients_sending_256_mib_headers(
+    stack: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    before = workers(stack)
+    with Load(stack.base_url, seconds=14) as load:
+        load.sleep_until(4)
+        start = load.mark("attack")
+        result = attack(hosts[0], stack, "headers", "3", "256")
+        end = load.mark("done")
+        load.sleep_until(end + 2)
+    report = load.report()
+    figures = served_through(report, start, end + 2)
+    refused = [line for line in proxy_lines(stack) if line["client"] == hosts[0].address]
+    check_invariants(
+        stack, "8-huge-headers", report, promise="each refused with a 400 at 16 KiB, at once",
+        attackers=result["clients"], proxy_answers=Counter(line["status"] for line in refused),
+        **figures,
+    )  # fmt: skip
+    for client in result["clients"]:
+        assert client["sent"] < 1024 * 1024, client  # cut off, not read: 256 MiB offered
+        assert client["seconds"] < 2, client
+    assert [line["status"] for line in refused] == [400, 400, 400]
+    assert_served(figures)
+    assert workers(stack) == before
+
+
+def test_five_thousand_slow_header_connections(
+    stack: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    before = workers(stack)
+    per_host, held = 500, 10  # 500 from each of 10 addresses: each under the per-client cap
+    with Load(stack.base_url, seconds=20) as load:
+        load.sleep_until(4)
+        start = load.mark("attack")
+        processes = [
+            host.popen("tests.support.attackers", "slow", host.gateway, str(stack.port),
+                       str(per_host), str(held))
+            for host in hosts
+        ]  # fmt: skip
+        results = [json.loads(process.communicate(timeout=60)[0]) for process in processes]
+        end = load.mark("done")
+    report = load.report()
+    figures = served_through(report, start, end)
+    connected = sum(result["connected"] for result in results)
+    closed_after = [seconds for result in results for seconds in result["closed_after_s"]]
+    check_invariants(
+        stack, "9-slow-headers", report,
+        promise="every slow-header connection cut at `timeout http-request` (5 s) with a 408",
+        slow_connections=connected, closed_after_s=[min(closed_after), max(closed_after)],
+        answers=sum((Counter({k: v for k, v in r.items() if k.startswith("answered")})
+                     for r in results), Counter()),
+        **figures,
+    )  # fmt: skip
+    assert connected == per_host * len(hosts)
+    assert sum(result["closed_by_server"] for result in results) == connected
+    assert min(closed_after) > 4.5, closed_after
+    assert max(closed_after) < 8, closed_after
+    assert_served(figures)
+    assert workers(stack) == before
+
+
+def test_one_client_opening_connections_as_fast_as_it_can(
+    stack: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    before = workers(stack)
+    with Load(stack.base_url, seconds=18) as load:
+        load.sleep_until(4)
+        start = load.mark("attack")
+        result = attack(hosts[1], stack, "flood", "10")
+        end = load.mark("done")
+    report = load.report()
+    figures = served_through(report, start, end)
+    check_invariants(
+        stack, "10-connection-flood", report,
+        promise="past 500 new connections a second, a client's are closed before a byte is read",
+        flood=result, **figures,
+    )  # fmt: skip
+    answered = sum(v for k, v in result.items() if k.startswith("answered"))
+    assert result["attempts"] > 5000, result  # it did flood
+    assert answered <= 600 * 11, result  # about 500 a second got through, no more
+    assert_served(figures)
+    assert workers(stack) == before
+
+
+def held_requests(stack: ComposeProject, attackers: list[ClientHost], each: int) -> list[Any]:
+    """``each`` requests at once from every one of ``attackers``, for a post, while the
+    posts table is locked: they wait in the api (or in the proxy's queue)."""
+    script = "BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); ROLLBACK;"
+    as_superuser = 'exec psql -U "${POSTGRES_USER:-postgres}" -d app -c "$0"'
+    locker = stack.popen("exec", "-T", "db", "sh", "-c", as_superuser, script)
+    time.sleep(0.5)  # the lock is taken
+    try:
+        processes = [
+            host.popen("tests.support.attackers", "hold", host.gateway, str(stack.port),
+                       str(each), LOCKED_READ)
+            for host in attackers
+        ]  # fmt: skip
+        return [json.loads(process.communicate(timeout=60)[0])["requests"] for process in processes]
+    finally:
+        locker.communicate(timeout=30)
+
+
+def test_one_client_cannot_take_the_apis_slots(
+    stack: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    """200 slow requests at once from one client: 12 reach the api, the rest get a 429
+    with Retry-After at once, and the api's other slots and database connections stay
+    free for everyone else."""
+    before = workers(stack)
+    with Load(stack.base_url, seconds=16) as load:
+        load.sleep_until(4)
+        start = load.mark("attack")
+        (requests,) = held_requests(stack, [hosts[2]], 200)
+        end = load.mark("done")
+    report = load.report()
+    figures = served_through(report, start, end)
+    by_status = Counter(request["status"] for request in requests)
+    refused = [r for r in requests if r["status"] == "429"]
+    check_invariants(
+        stack, "11-one-client-many-requests", report,
+        promise="past 12 connections, a client's requests get 429 with Retry-After at once",
+        statuses=by_status, slowest_429_s=max(r["seconds"] for r in refused), **figures,
+    )  # fmt: skip
+    # (a connection counts once it is accepted: the first 20 or so reach the api)
+    assert 200 - PER_CLIENT - 2 <= len(refused) <= 200 - PER_CLIENT, by_status
+    assert all(r["retry_after"] and r["seconds"] < 1 for r in refused)
+    assert_served(figures)
+    assert workers(stack) == before
+
+
+def test_more_requests_than_the_api_takes_wait_briefly_then_get_a_503(
+    stack: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    """Ten clients, 12 slow requests each (the per-client cap), 120 at once
+    against the api's 100 slots: past them, a request waits in the proxy's queue for at
+    most 2 s, then gets a 503 with Retry-After; inside, one waits for a database
+    connection for at most DB_POOL_TIMEOUT (5 s), then gets the api's 503 with
+    Retry-After. Nobody hangs. The ordinary client shares both queues meanwhile (a 503
+    with Retry-After is its answer too, never a hang), and is served again as soon as
+    they drain."""
+    before = workers(stack)
+    with Load(stack.base_url, seconds=18, pause=0.05) as load:
+        load.sleep_until(4)
+        start = load.mark("attack")
+        held = [r for requests in held_requests(stack, hosts, PER_CLIENT) for r in requests]
+        end = load.mark("done")
+        load.sleep_until(end + 4)
+    report = load.report()
+    by_status = Counter(request["status"] for request in held)
+    during = report.started_between(start, end)
+    after = report.started_between(end + 1, end + 4)
+    check_invariants(
+        stack, "12-api-slots-full", report,
+        promise="a full api answers 503 with Retry-After within seconds, never hangs",
+        statuses=by_status, slowest_503_s=max(r["seconds"] for r in held if r["status"] == "503"),
+        ordinary_during=Counter(s.outcome for s in during),
+        ordinary_slowest_during_s=round(max(s.seconds for s in during), 3),
+        ordinary_after=Counter(s.outcome for s in after),
+    )  # fmt: skip
+    assert by_status["503"] > 0, by_status
+    assert all(r["retry_after"] and r["seconds"] < NO_LONGER for r in held if r["status"] == "503")
+    assert max(s.seconds for s in during) < NO_LONGER
+    assert {s.outcome for s in during} <= {"200", "201", "503"}
+    assert after
+    assert all(s.ok for s in after)
+    assert workers(stack) == before

@@ -1,0 +1,173 @@
+"""Hostile clients, each mode a process of its own (its event loop shares no GIL with the
+load that measures the ordinary clients), run from a client host of the test's
+(tests.support.netns)::
+
+    python -m tests.support.attackers MODE HOST PORT [ARGS...]
+
+- ``headers COUNT MIB``: COUNT connections each send a request whose one header runs to
+  MIB mebibytes, as fast as the socket takes it;
+- ``slow COUNT SECONDS``: COUNT connections send their headers a byte every half second
+  and never finish them, for at most SECONDS;
+- ``flood SECONDS``: connections opened as fast as one client can, each asking for
+  /healthz, for SECONDS;
+- ``hold COUNT PATH``: COUNT requests for PATH at once, each on a connection of its own.
+
+Each prints one JSON object: what it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+CHUNK = b"a" * 65536
+SLOW_INTERVAL = 0.5
+SLOW_HEADERS = b"GET /users HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 4096
+
+
+async def status_line(reader: asyncio.StreamReader, within: float) -> bytes:
+    try:
+        return await asyncio.wait_for(reader.readline(), within)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        return b""
+
+
+def answered(reader: asyncio.StreamReader) -> bool:
+    """Whether the server has sent anything yet (without waiting for it)."""
+    return bool(getattr(reader, "_buffer", b""))
+
+
+async def huge_header(host: str, port: int, mib: int) -> dict[str, Any]:
+    started = time.monotonic()
+    reader, writer = await asyncio.open_connection(host, port)
+    sent = 0
+    answer = b""
+    writer.write(b"GET /users HTTP/1.1\r\nHost: localhost\r\nX-Huge: ")
+    try:
+        while sent < mib * 1024 * 1024:
+            writer.write(CHUNK)
+            await writer.drain()
+            sent += len(CHUNK)
+            if reader.at_eof() or answered(reader):
+                break
+    except OSError:
+        pass
+    answer = await status_line(reader, 5)
+    writer.close()
+    return {"sent": sent, "answer": answer.decode(errors="replace").strip(),
+            "seconds": round(time.monotonic() - started, 3)}  # fmt: skip
+
+
+async def slow_client(host: str, port: int, until: float, counts: Counter[str]) -> float | None:
+    """Seconds until the server closed the connection, or None if it never did."""
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        counts["refused"] += 1
+        return None
+    counts["connected"] += 1
+    opened = time.monotonic()
+    try:
+        for byte in SLOW_HEADERS:
+            if time.monotonic() >= until:
+                return None
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(SLOW_INTERVAL)
+            if reader.at_eof() or answered(reader):
+                counts["closed_by_server"] += 1
+                answer = await status_line(reader, 1)
+                counts[f"answered {answer[9:12].decode(errors='replace') or 'nothing'}"] += 1
+                return time.monotonic() - opened
+    except OSError:
+        counts["closed_by_server"] += 1
+        return time.monotonic() - opened
+    finally:
+        writer.close()
+    return None
+
+
+async def one_flood_request(host: str, port: int, counts: Counter[str]) -> None:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
+    except (OSError, TimeoutError):
+        counts["refused"] += 1
+        return
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        answer = await status_line(reader, 5)
+        counts[f"answered {answer[9:12].decode()}" if answer else "closed unanswered"] += 1
+    except OSError:
+        counts["closed unanswered"] += 1
+    finally:
+        writer.close()
+
+
+async def flood(host: str, port: int, seconds: float) -> dict[str, Any]:
+    counts: Counter[str] = Counter()
+    until = time.monotonic() + seconds
+    in_flight: set[asyncio.Task[None]] = set()
+    while time.monotonic() < until:
+        while len(in_flight) < 200:
+            task = asyncio.create_task(one_flood_request(host, port, counts))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        await asyncio.sleep(0)
+    await asyncio.gather(*in_flight)
+    return {"attempts": sum(counts.values()), **counts}
+
+
+async def hold_one(host: str, port: int, path: str) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return {"status": "refused", "seconds": 0.0}
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        return {"status": "closed", "seconds": round(time.monotonic() - started, 3)}
+    finally:
+        writer.close()
+    lines = head.decode(errors="replace").split("\r\n")
+    headers = {line.split(":", 1)[0].lower() for line in lines[1:] if ":" in line}
+    return {"status": lines[0][9:12], "retry_after": "retry-after" in headers,
+            "seconds": round(time.monotonic() - started, 3)}  # fmt: skip
+
+
+async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
+    if mode == "headers":
+        count, mib = int(args[0]), int(args[1])
+        results = await asyncio.gather(*(huge_header(host, port, mib) for _ in range(count)))
+        return {"clients": list(results)}
+    if mode == "slow":
+        count, seconds = int(args[0]), float(args[1])
+        counts: Counter[str] = Counter()
+        until = time.monotonic() + seconds
+        closed = await asyncio.gather(
+            *(slow_client(host, port, until, counts) for _ in range(count))
+        )
+        held = sorted(c for c in closed if c is not None)
+        return {**counts, "closed_after_s": [round(held[0], 2), round(held[-1], 2)] if held else []}
+    if mode == "flood":
+        return await flood(host, port, float(args[0]))
+    if mode == "hold":
+        count, path = int(args[0]), args[1]
+        return {
+            "requests": list(
+                await asyncio.gather(*(hold_one(host, port, path) for _ in range(count)))
+            )
+        }
+    raise SystemExit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    mode, host, port, *rest = sys.argv[1:]
+    print(json.dumps(asyncio.run(main(mode, host, int(port), *rest))))

@@ -1,0 +1,73 @@
+"""Clients with addresses of their own: network namespaces on this machine, each a host
+of the test's with one veth link to the machine (198.18.0.0/15, the benchmarking range).
+
+From a namespace, the published port is reached at the machine's side of its link, so
+the kernel's NAT forwards the connection with its source address kept: the proxy sees
+each namespace as a client of its own. (From the machine itself, through 127.0.0.1,
+every client arrives from docker-proxy's one address.) Needs root: CI runs as root.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+
+from harness.paths import ROOT
+
+
+@dataclass(frozen=True)
+class ClientHost:
+    namespace: str
+    address: str  # the namespace's own
+    gateway: str  # the machine's side of the link: where the published port is reached
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        """``python -m <args>`` in the namespace, from the repository's root."""
+        return subprocess.Popen(
+            ["ip", "netns", "exec", self.namespace, sys.executable, "-m", *args],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+
+def ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+def with_root_or_skip() -> None:
+    if os.geteuid() == 0:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI runs the front door's attacks, which need network namespaces (root)")
+    pytest.skip("the front door's attacks come from network namespaces, which need root")
+
+
+@contextmanager
+def client_hosts(count: int) -> Iterator[list[ClientHost]]:
+    with_root_or_skip()
+    tag = secrets.token_hex(2)
+    hosts: list[ClientHost] = []
+    try:
+        for number in range(count):
+            namespace, outside, inside = f"atk{tag}{number}", f"va{tag}{number}", f"vb{tag}{number}"
+            net = f"198.18.{number}"
+            ip("netns", "add", namespace)
+            hosts.append(ClientHost(namespace, f"{net}.2", f"{net}.1"))
+            ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+            ip("link", "set", inside, "netns", namespace)
+            ip("addr", "add", f"{net}.1/24", "dev", outside)
+            ip("link", "set", outside, "up")
+            ip("-n", namespace, "addr", "add", f"{net}.2/24", "dev", inside)
+            ip("-n", namespace, "link", "set", inside, "up")
+            ip("-n", namespace, "link", "set", "lo", "up")
+            ip("-n", namespace, "route", "add", "default", "via", f"{net}.1")
+        yield hosts
+    finally:
+        for host in hosts:  # the veth pair goes with its namespace
+            subprocess.run(["ip", "netns", "del", host.namespace], check=False)
