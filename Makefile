@@ -15,7 +15,7 @@ export GIT_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo un
 export UV_COMPILE_BYTECODE := 1
 
 .PHONY: help up down logs ps migrate downgrade revision history current check seed psql \
-	test test-quick bench lint fmt lock docs move-passwords backup restore kube-dev-secrets
+	release test test-quick bench lint fmt lock docs move-passwords backup restore kube-dev-secrets
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z.-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,6 +44,9 @@ logs: ## Follow the logs of every service
 
 ps: ## Show the services and their health
 	$(COMPOSE) ps -a
+
+release: ## Release the checkout onto the running stack: migrate, then new api containers beside the old, drained, replaced
+	COMPOSE="$(COMPOSE)" tools/release.sh
 
 migrate: ## Upgrade the schema to head
 	$(MIGRATOR) upgrade head

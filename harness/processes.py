@@ -136,6 +136,7 @@ def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[Runnin
     settings = {
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "METRICS_PORT": str(metrics_port),
+        "DRAIN_FILE": str(log_dir / f"draining-{port}"),
         "WEB_CONCURRENCY": "2",
         "ACCESS_LOG": "false",
         "METRICS_DIR": str(log_dir / f"metrics-{port}"),

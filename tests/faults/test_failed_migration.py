@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from harness.compose import ComposeProject
+from harness.paths import ROOT
 from harness.revisions import HEAD_REVISION
 from tests.faults.checks import check_invariants, psql
 from tests.support.load import Load, LoadReport
@@ -172,3 +173,34 @@ def test_failed_migration_through_up(stack: ComposeProject, failing_migrations: 
     # A good `up` (the migrations as released) brings it back.
     stack("up", "-d", "--wait")
     assert httpx.get(stack.base_url + "/readyz", timeout=10).status_code == 200
+
+
+def test_a_release_whose_migration_fails_changes_nothing(
+    stack: ComposeProject, failing_migrations: Path
+) -> None:
+    """`make release` with the failing revision: it stops at the migration, non-zero,
+    and the old api serves on untouched, on any Compose (7b's trouble is `up`'s)."""
+    before = api_container(stack)
+    release = [*stack.command, "-f", str(failing_migrations)]
+    with Load(stack.base_url, seconds=14) as load:
+        load.sleep_until(3)
+        load.mark("fault")
+        result = subprocess.run(
+            [str(ROOT / "tools" / "release.sh")], cwd=ROOT, capture_output=True, text=True,
+            env={**stack.env, "COMPOSE": " ".join(release)}, timeout=300, check=False,
+        )  # fmt: skip
+        load.mark("failed")
+    report = load.report()
+    schema = schema_of(stack)
+    output = result.stdout + result.stderr
+    check_invariants(
+        stack, "7c-failed-migration-release", report,
+        promise="non-zero at the migration; schema unchanged; the old api serves throughout",
+        **failed_migration_figures(report, output, result.returncode, schema),
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "the migration failed: nothing else changed" in output
+    assert schema[0] == HEAD_REVISION
+    assert HALF_ADDED not in schema[1]
+    assert api_container(stack) == before
+    assert not report.errors_by_kind()

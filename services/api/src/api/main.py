@@ -68,6 +68,7 @@ def create_app(
         },
     )
     app.state.metrics_port = settings.metrics_port
+    app.state.drain_file = settings.drain_file
     install_docs(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)

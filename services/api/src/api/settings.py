@@ -84,6 +84,13 @@ class ApiSettings(EnvSettings):
         "the API's own port.",
     )
 
+    drain_file: str = Field(
+        default="/tmp/api-draining",  # noqa: S108 - a tmpfs in the container
+        description="While this file exists, /readyz answers 503: the proxy sends the api no "
+        "new request, and the ones in flight finish (make release drains the old api "
+        "containers so before stopping them).",
+    )
+
     @property
     def public_host_names(self) -> tuple[str, ...]:
         return tuple(host.strip().lower() for host in self.public_hosts.split(","))
