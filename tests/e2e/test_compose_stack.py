@@ -9,12 +9,14 @@ from __future__ import annotations
 import statistics
 import time
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
 from harness.compose import ComposeProject
-from harness.revisions import BEFORE_HEAD, HEAD_REVISION, revision_before, revision_named
+from harness.revisions import BEFORE_HEAD, HEAD_REVISION
+from tests.support.scratch_migrations import ScratchMigrations
 
 pytestmark = pytest.mark.e2e
 
@@ -71,20 +73,33 @@ def test_two_migrators_run_at_once_both_exit_0_and_apply_once(stack: ComposeProj
     assert f"{HEAD_REVISION} (head)" in stack.run("migrator", "current")
 
 
-def test_api_serves_while_a_migration_waits_on_a_held_lock(stack: ComposeProject) -> None:
+def test_api_serves_while_a_migration_waits_on_a_held_lock(
+    stack: ComposeProject, tmp_path: Path
+) -> None:
+    """An expand revision (a nullable column on users) waits behind a long transaction
+    that has read users, as a report or a stuck job would: the api, whose code works
+    with the schema before and after it, goes on serving through the proxy."""
+    scratch = ScratchMigrations(tmp_path)
+    scratch.add_revision(
+        "e2e0a55e0001",
+        'op.add_column("users", sa.Column("nickname", sa.Text(), nullable=True))',
+        'op.drop_column("users", "nickname")',
+    )
+    for path in [tmp_path, *tmp_path.rglob("*")]:  # the migrator runs as its own user
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    override = tmp_path / "pending-revision.yaml"
+    mount = f"{tmp_path / 'migrations'}:/app/migrations:ro"
+    override.write_text(f"services:\n  migrator:\n    volumes:\n      - {mount}\n")
+    with_revision = stack.with_file(override)
     with httpx.Client(base_url=stack.base_url, timeout=30) as client:
         user = client.post("/users", json={"username": "lock", "email": "lock@example.com"})
         user_id = user.json()["id"]
-        # "add user bio" (ALTER TABLE users) pending again.
-        stack.run("migrator", "downgrade", str(revision_before(revision_named("add user bio"))))
-
-        # A long transaction that has read users, as a report or a stuck job would.
         blocker = stack.popen(
             "exec", "-T", "db", "sh", "-c",
             f'{PSQL} -c "SELECT count(*) FROM users; SELECT pg_sleep(15)"',
         )  # fmt: skip
         time.sleep(1)
-        migrator = stack.popen(
+        migrator = with_revision.popen(
             "run", "--rm", "-e", "MIGRATOR_LOCK_TIMEOUT=1", "-e", "MIGRATOR_LOCK_RETRIES=10",
             "migrator", "upgrade", "head",
         )  # fmt: skip
@@ -95,14 +110,16 @@ def test_api_serves_while_a_migration_waits_on_a_held_lock(stack: ComposeProject
             statuses.append(client.get(f"/users/{user_id}/posts").status_code)
             latencies.append(time.monotonic() - started_at)
         output, _ = migrator.communicate(timeout=300)
-
-        assert migrator.returncode == 0, output
-        assert "lock timeout (attempt 1" in output
-        assert set(statuses) == {200}
-        print(
-            f"\ncompose: {len(latencies)} requests while the migration waited on a held lock: "
-            f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
-            f"max {max(latencies) * 1000:.0f} ms (MIGRATOR_LOCK_TIMEOUT=1s)"
-        )
-        assert max(latencies) < 3
-        assert client.get(f"/users/{user_id}").json()["username"] == "lock"
+        try:
+            assert migrator.returncode == 0, output
+            assert "lock timeout (attempt 1" in output
+            assert set(statuses) == {200}
+            print(
+                f"\ncompose: {len(latencies)} requests while the migration waited on a held "
+                f"lock: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+                f"max {max(latencies) * 1000:.0f} ms (MIGRATOR_LOCK_TIMEOUT=1s)"
+            )
+            assert max(latencies) < 3
+            assert client.get(f"/users/{user_id}").json()["username"] == "lock"
+        finally:
+            with_revision.run("migrator", "downgrade", "-1")  # the stack back at head
