@@ -2,8 +2,9 @@
 whose CPU it measures.
 
 compose (the default): compose.yaml exactly as users run it (its own project name,
-production shape, the api's published port), with bench/compose.tutorial.yaml merged
-on top: the tutorial's own image, on its own published port, on the same `db` and data.
+production shape, through the proxy's published port: the front door), with
+bench/compose.tutorial.yaml merged on top: the tutorial's own image, on its own
+published port, on the same `db` and data.
 
 host (a diagnostic): both apps as host processes on a throwaway durable PostgreSQL,
 our gunicorn with the real configuration, the tutorial under uvicorn.
@@ -49,7 +50,7 @@ from harness.roles import set_up_roles
 BENCH = Path(__file__).resolve().parent
 TUTORIAL_COMPOSE_FILE = "bench/compose.tutorial.yaml"
 # The measured parts, in the order the report shows them.
-API, DB, RUNTIME, TUTORIAL_PART = "api", "db", "runtime", "tutorial"
+API, PROXY, DB, RUNTIME, TUTORIAL_PART = "api", "proxy", "db", "runtime", "tutorial"
 # Where wrk reaches the apps unless told otherwise; through compose, via docker-proxy.
 LOOPBACK = "127.0.0.1"
 
@@ -130,7 +131,7 @@ def compose_bench(
             setup_s["migrator_run_at_head_s"] = timed(stack, "run", "--rm", "migrator")
         containers = {
             service: stack.inspect(container_id)
-            for service in ("api", "db", "tutorial")
+            for service in ("api", "proxy", "db", "tutorial")
             for container_id in stack.container_ids(service)
         }
         pids = {
@@ -148,6 +149,7 @@ def compose_bench(
         clocks: dict[str, CpuClock] = {
             API: container_cpu(pids["api"]),
             WORKERS: workers_cpu(pids["api"]),
+            PROXY: container_cpu(pids["proxy"]),
             DB: container_cpu(pids["db"]),
             RUNTIME: processes_cpu(process for group in runtime.values() for process in group),
             TUTORIAL_PART: container_cpu(pids["tutorial"]),

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.apps import API, DB, RUNTIME, TUTORIAL_PART, WORKERS, App, Bench
+from bench.apps import API, DB, PROXY, RUNTIME, TUTORIAL_PART, WORKERS, App, Bench
 from bench.load import NO_DATABASE, OURS, TUTORIAL, Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -141,7 +141,7 @@ def cpu_table(apps: list[App], parts: list[str], idle_per_s: dict[str, float]) -
     """Per scenario and app driven, CPU seconds per 1,000 requests by part, the runtime's
     share of the total, the runtime's figure without its idle floor, and the driven app's
     own CPU per request in microseconds."""
-    shown = [part for part in (API, DB, RUNTIME, TUTORIAL_PART) if part in parts]
+    shown = [part for part in (API, PROXY, DB, RUNTIME, TUTORIAL_PART) if part in parts]
     extra = ["runtime share", "runtime above idle"] if RUNTIME in shown else []
     columns = [*shown, "all", *extra, "own us/request"]
     lines = [
@@ -190,20 +190,31 @@ def summary_lines(outcome: Outcome) -> list[str]:
         ),
         *runtime_composition(outcome.bench.apps),
         *workers_line(ours),
+        *proxy_line(ours),
     ]
+
+
+def per_request_line(ours: App, part: str, what: str) -> list[str]:
+    """One part's CPU per request of ours, scenario by scenario, in microseconds."""
+    cells = []
+    for scenario, results in ours.results.items():
+        per_thousand = cpu_per_thousand(results)
+        if per_thousand and part in per_thousand:
+            cells.append(f"{scenario} {per_thousand[part] * 1000:,.0f}")
+    if not cells:
+        return []
+    return [f"{what}, us per request: " + ", ".join(cells)]
 
 
 def workers_line(ours: App) -> list[str]:
     """Our gunicorn workers' own CPU per request, scenario by scenario (the api part
     also counts the master, the health checks and socket work charged to the container)."""
-    cells = []
-    for scenario, results in ours.results.items():
-        per_thousand = cpu_per_thousand(results)
-        if per_thousand and WORKERS in per_thousand:
-            cells.append(f"{scenario} {per_thousand[WORKERS] * 1000:,.0f}")
-    if not cells:
-        return []
-    return ["our workers' own CPU, us per request: " + ", ".join(cells)]
+    return per_request_line(ours, WORKERS, "our workers' own CPU")
+
+
+def proxy_line(ours: App) -> list[str]:
+    """What the front door costs: the proxy container's CPU per request of ours."""
+    return per_request_line(ours, PROXY, "the proxy's CPU (the front door)")
 
 
 def runtime_composition(apps: list[App]) -> list[str]:

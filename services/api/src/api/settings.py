@@ -125,7 +125,11 @@ class ServerSettings(EnvSettings):
         default=20, ge=0, description="Seconds in-flight requests get to finish on SIGTERM."
     )
     gunicorn_keepalive: int = Field(
-        default=5, ge=0, description="Seconds an idle keep-alive connection stays open."
+        default=10,
+        ge=0,
+        description="Seconds an idle keep-alive connection stays open. Longer than the "
+        "proxy's own (5 s), so the proxy closes an idle connection first and never sends "
+        "a request down one the api is closing.",
     )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
