@@ -12,6 +12,7 @@ import logging
 from psycopg import sql
 from sqlalchemy import Connection, text
 
+from migrator.backfill import PROGRESS
 from migrator.errors import MigratorError
 
 log = logging.getLogger("migrator")
@@ -48,6 +49,11 @@ def grant_api_role(connection: Connection, role: str) -> None:
         # The schema's version is the migrator's to write; the API may only read it.
         sql.SQL("REVOKE INSERT, UPDATE, DELETE ON TABLE alembic_version FROM {}").format(api),
     ]
+    # A backfill's progress (migrator.backfill), while one is unfinished: not the API's.
+    if connection.scalar(text("SELECT to_regclass(:name)"), {"name": PROGRESS}) is not None:
+        statements.append(
+            sql.SQL("REVOKE ALL ON TABLE {} FROM {}").format(sql.Identifier(PROGRESS), api)
+        )
     for statement in statements:
         connection.exec_driver_sql(statement.as_string())
     connection.commit()

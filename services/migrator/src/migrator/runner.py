@@ -30,6 +30,7 @@ from alembic.runtime.migration import MigrationInfo
 from sqlalchemy import Connection, Engine, MetaData
 
 from migrator.advisory_lock import migration_lock
+from migrator.backfill import PROGRESS
 from migrator.database import connect_with_retry, create_migration_engine
 from migrator.errors import MigratorError
 from migrator.grants import grant_api_role
@@ -56,11 +57,18 @@ def settings_read(*, offline: bool, callers_connection: bool) -> tuple[type[EnvS
     return MIGRATOR_SETTINGS
 
 
+def not_the_migrators_own(name: str | None, kind: str, parents: object) -> bool:
+    """autogenerate's filter: the migrator's own bookkeeping (a backfill's progress
+    table, while one is unfinished) is no table of the models."""
+    return not (kind == "table" and name == PROGRESS)
+
+
 def configure(metadata: MetaData, **options: object) -> None:
     context.configure(
         target_metadata=metadata,
         compare_type=True,
         compare_server_default=True,
+        include_name=not_the_migrators_own,
         # One transaction per revision: a failing revision rolls back alone and
         # alembic_version keeps naming the last one that really applied.
         transaction_per_migration=True,

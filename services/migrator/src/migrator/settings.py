@@ -61,6 +61,36 @@ class MigratorSettings(DatabaseWaitSettings):
     )
 
 
+class BackfillSettings(EnvSettings):
+    """How a revision's backfill (migrator.backfill) changes rows: a batch at a time."""
+
+    model_config = SettingsConfigDict(title="How a revision's backfill changes rows")
+
+    migrator_backfill_batch_size: int = Field(
+        default=1000,
+        ge=1,
+        description="Rows per batch: each batch is one transaction, holding its rows' locks "
+        "only while it runs.",
+    )
+    migrator_backfill_rows_per_second: float = Field(
+        default=0,
+        ge=0,
+        description="The most rows a backfill changes a second, so the API's writes go on "
+        "beside it; 0 for as fast as the batches run.",
+    )
+    migrator_backfill_lock_timeout: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds a batch may wait for a row or table lock before it is tried again.",
+    )
+    migrator_backfill_lock_retries: int = Field(
+        default=10, ge=0, description="Attempts of a batch after a lock timeout."
+    )
+    migrator_backfill_log_seconds: float = Field(
+        default=5.0, gt=0, description="Seconds between a backfill's progress lines."
+    )
+
+
 class MigratorDatabaseSettings(DatabaseSettings, OwnerCredentials, ApiRole):
     """The database, reached as the schema owner; the API role is named for its grants."""
 
@@ -110,7 +140,7 @@ class RolesSettings(DatabaseSettings, SuperuserCredentials, OwnerCredentials, Ap
 # what the docs and the compose tests walk (tools.configuration.PROGRAMS).
 SECRETS_SETTINGS = (LogSettings,)
 ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings, LogSettings)
-MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings, LogSettings)
+MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings, BackfillSettings, LogSettings)
 SEED_SETTINGS = (MigratorDatabaseSettings, DatabaseWaitSettings, LogSettings)
 # `alembic ... --sql` prints a script without connecting: only the timeouts it writes into
 # the script, and the logging.

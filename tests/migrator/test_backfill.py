@@ -1,0 +1,146 @@
+"""A revision's backfill (migrator.backfill): every row changed once, in short batches,
+throttled, resumed after a kill, stopped by SIGTERM, patient with a lock, and gone when
+done."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import NullPool
+
+from harness.databases import connect
+from harness.paths import ROOT
+from harness.roles import as_owner
+from migrator.backfill import PROGRESS, run_backfill
+from migrator.settings import BackfillSettings
+from tests.migrator.backfill_child import BACKFILL, TABLE
+
+ROWS = 3000
+
+
+@pytest.fixture
+def table(migrated_database: URL) -> URL:
+    """ROWS rows to backfill, in a table of the schema owner's."""
+    owner = as_owner(migrated_database)
+    with connect(owner) as db:
+        db.execute(f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, changes int NOT NULL DEFAULT 0)")
+        db.execute(f"INSERT INTO {TABLE} (id) SELECT generate_series(1, {ROWS})")
+    return owner
+
+
+def changes(url: URL) -> dict[int, int]:
+    """How many rows were changed how many times."""
+    with connect(url) as db:
+        rows = db.execute(f"SELECT changes, count(*) FROM {TABLE} GROUP BY changes").fetchall()
+    return {int(str(times)): int(str(count)) for times, count in rows}
+
+
+def progress_table(url: URL) -> bool:
+    with connect(url) as db:
+        return db.execute("SELECT to_regclass(%s)", (PROGRESS,)).fetchone() != (None,)
+
+
+def run(url: URL, **settings: Any) -> int:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return run_backfill(
+                connection, BACKFILL, BackfillSettings(migrator_backfill_batch_size=100, **settings)
+            )
+    finally:
+        engine.dispose()
+
+
+def child(url: URL, rows_per_second: int) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.migrator.backfill_child",
+         url.render_as_string(hide_password=False), str(rows_per_second)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "started"
+    return process
+
+
+def wait_for_rows_done(url: URL, at_least: int) -> None:
+    give_up_at = time.monotonic() + 30
+    while sum(n for times, n in changes(url).items() if times) < at_least:
+        assert time.monotonic() < give_up_at, "the backfill made no progress"
+        time.sleep(0.05)
+
+
+def test_every_row_is_changed_once_and_nothing_is_left_behind(
+    table: URL, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="migrator.backfill"):
+        assert run(table, migrator_backfill_log_seconds=0.000001) == ROWS
+    assert changes(table) == {1: ROWS}
+    assert not progress_table(table)
+    assert "rows/s" in caplog.text
+    assert "left" in caplog.text
+    assert f"done, {ROWS} rows changed" in caplog.text
+
+
+def test_a_run_killed_halfway_is_resumed_with_no_row_done_twice_or_skipped(table: URL) -> None:
+    process = child(table, rows_per_second=2000)
+    wait_for_rows_done(table, ROWS // 3)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    done_before = changes(table)
+    assert 0 < done_before.get(1, 0) < ROWS, done_before
+    assert progress_table(table)  # the progress survived the kill
+    assert run(table) == ROWS - done_before[1]
+    assert changes(table) == {1: ROWS}
+    assert not progress_table(table)
+
+
+def test_sigterm_stops_it_after_the_batch_in_flight_and_a_rerun_goes_on(table: URL) -> None:
+    process = child(table, rows_per_second=2000)
+    wait_for_rows_done(table, ROWS // 3)
+    process.send_signal(signal.SIGTERM)
+    output, errors = process.communicate(timeout=30)
+    assert process.returncode == 3, output + errors
+    assert "stopped after key" in output
+    assert "run the migrator again" in output
+    done_before = changes(table)
+    assert set(done_before) == {0, 1}  # whole batches: no row half done
+    assert done_before[1] % 100 == 0
+    assert run(table) == done_before[0]
+    assert changes(table) == {1: ROWS}
+
+
+def test_a_locked_row_is_waited_for_in_short_tries(table: URL) -> None:
+    with connect(table) as locker:
+        locker.execute("BEGIN")
+        locker.execute(f"SELECT * FROM {TABLE} WHERE id = 150 FOR UPDATE")
+        process = subprocess.Popen(
+            [sys.executable, "-c",
+             "import sys; from tests.migrator.test_backfill import run; "
+             "from sqlalchemy.engine import make_url; "
+             "print(run(make_url(sys.argv[1]), migrator_backfill_lock_timeout=0.2))",
+             table.render_as_string(hide_password=False)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(2)
+        assert process.poll() is None, process.communicate()
+        locker.execute("ROLLBACK")
+    _output, errors = process.communicate(timeout=60)
+    assert process.returncode == 0, errors
+    assert "waited past its lock_timeout" in errors
+    assert changes(table) == {1: ROWS}
+
+
+def test_it_keeps_to_the_rate_it_is_given(table: URL) -> None:
+    started = time.monotonic()
+    run(table, migrator_backfill_rows_per_second=1000)
+    took = time.monotonic() - started
+    # 3,000 rows at 1,000 a second: 3 s, and later only by what the machine adds.
+    assert 2.8 < took < 8, took
