@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from api.settings import ApiDatabaseSettings, ServerSettings
+from api.settings import ApiDatabaseSettings, ApiSettings, ServerSettings
 from harness.paths import ROOT
 from migrator.settings import DatabaseWaitSettings, MigratorSettings
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
@@ -57,6 +57,8 @@ PASSWORD_FILES = {secret.variable: f"{SECRETS_DIR}/{secret.file}" for secret in 
 TMP = "/tmp"  # noqa: S108
 # Logs of a finished Job stay readable at least this long.
 MIN_JOB_TTL = 3600
+# The Service Prometheus finds the api's metrics through (base/api-metrics-service.yaml).
+METRICS_SERVICE = "api-metrics"
 
 
 @pytest.fixture(scope="session")
@@ -404,7 +406,48 @@ def test_the_service_budget_and_autoscaler_fit_the_api(rendered: Rendered) -> No
     assert "cpu" in api_container(rendered)["resources"]["requests"], "the HPA scales on CPU"
 
 
+# --- the metrics ---------------------------------------------------------------------------
+
+
+def service_targets(rendered: Rendered, service: Obj) -> set[int]:
+    """The api's ports a Service sends to (nothing, if it selects no api pod)."""
+    api = rendered.workload("api")
+    if not selects({"matchLabels": service["spec"].get("selector", {})}, api.pod_labels):
+        return set()
+    return {api.port_number(port["targetPort"]) for port in service["spec"]["ports"]}
+
+
+def test_the_api_shows_its_metrics_on_a_port_of_their_own(rendered: Rendered) -> None:
+    api = rendered.workload("api")
+    settings = load(ApiSettings, "api", rendered.environment(api_container(rendered)))
+    metrics = api.port_number("metrics")
+    assert metrics == settings.metrics_port, "the `metrics` port is not METRICS_PORT"
+    bind_port = int(server_settings(rendered).gunicorn_bind.rsplit(":", 1)[1])
+    assert metrics != bind_port, "/metrics would answer on the requests' port"
+
+
+def test_metrics_are_reached_through_their_own_service_only(rendered: Rendered) -> None:
+    metrics = rendered.workload("api").port_number("metrics")
+    for service in rendered.of_kind("Service"):
+        name, targets = service["metadata"]["name"], service_targets(rendered, service)
+        if name == METRICS_SERVICE:
+            assert targets == {metrics}, f"{name} sends to {sorted(targets)}"
+            # Every pod found and scraped on its own, never one at random behind an IP.
+            assert service["spec"].get("clusterIP") == "None", f"{name} is not headless"
+            assert service["spec"].get("type", "ClusterIP") == "ClusterIP", name
+        else:
+            assert metrics not in targets, f"Service {name} exposes the metrics"
+
+
 # --- network policies ---------------------------------------------------------------------
+
+
+# Who may scrape the api's metrics: Prometheus's pods in the namespace `monitoring`
+# (base/networkpolicies.yaml; deploy/kubernetes/README.md, "The front door").
+MONITORING = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
 
 
 def policies(rendered: Rendered, workload: Workload, direction: str) -> list[Obj]:
@@ -437,13 +480,21 @@ def test_every_pod_is_denied_all_traffic_but_what_is_allowed(rendered: Rendered)
     assert deny, "no default-deny policy"
 
 
-def test_the_api_accepts_traffic_on_its_port_only(rendered: Rendered) -> None:
+def test_the_api_accepts_requests_on_http_and_prometheus_on_metrics(rendered: Rendered) -> None:
     api = rendered.workload("api")
+    http, metrics = api.port_number("http"), api.port_number("metrics")
     ingress = rules(rendered, api, "Ingress")
-    assert ingress
+    opened: set[int] = set()
     for rule in ingress:
         assert rule.get("ports"), "a rule without ports opens every port"
-        assert {api.port_number(port["port"]) for port in rule["ports"]} == {8000}
+        ports = {api.port_number(port["port"]) for port in rule["ports"]}
+        # One port a rule: metrics beside http would be open to whoever sends requests.
+        assert ports in ({http}, {metrics}), f"a rule opens {sorted(ports)}"
+        if ports == {metrics}:
+            # No `from` is from anywhere; a namespace alone is every pod in it.
+            assert rule.get("from") == [MONITORING], f"metrics open to {rule.get('from')}"
+        opened |= ports
+    assert opened == {http, metrics}
 
 
 def test_the_jobs_accept_no_traffic(rendered: Rendered) -> None:

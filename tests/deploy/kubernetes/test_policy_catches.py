@@ -43,6 +43,16 @@ def api_ingress(rendered: Rendered) -> Obj:
     return rendered.one("NetworkPolicy", "api")
 
 
+def metrics_ingress(rendered: Rendered) -> Obj:
+    rule: Obj = rendered.one("NetworkPolicy", "api-metrics")["spec"]["ingress"][0]
+    return rule
+
+
+def metrics_on_the_requests_port(rendered: Rendered) -> None:
+    set_env("METRICS_PORT", "8000")(rendered)
+    api_container(rendered)["ports"][1].update(containerPort=8000)
+
+
 def open_database_to_all(rendered: Rendered) -> None:
     rendered.one("NetworkPolicy", "database-clients")["spec"]["podSelector"] = {}
 
@@ -132,7 +142,49 @@ MUTATIONS: dict[str, tuple[str, Mutation, Callable[[Rendered], None]]] = {
     "the api open on another port": (
         "prod",
         lambda r: api_ingress(r)["spec"]["ingress"][0]["ports"].append({"port": 9090}),
-        test_policy.test_the_api_accepts_traffic_on_its_port_only,
+        test_policy.test_the_api_accepts_requests_on_http_and_prometheus_on_metrics,
+    ),
+    "the metrics open beside the requests": (
+        "prod",
+        lambda r: api_ingress(r)["spec"]["ingress"][0]["ports"].append({"port": "metrics"}),
+        test_policy.test_the_api_accepts_requests_on_http_and_prometheus_on_metrics,
+    ),
+    "the metrics open to every pod": (
+        "prod",
+        lambda r: metrics_ingress(r).pop("from"),
+        test_policy.test_the_api_accepts_requests_on_http_and_prometheus_on_metrics,
+    ),
+    "the metrics open to every pod of the monitoring namespace": (
+        "prod",
+        lambda r: metrics_ingress(r)["from"][0].pop("podSelector"),
+        test_policy.test_the_api_accepts_requests_on_http_and_prometheus_on_metrics,
+    ),
+    "the metrics unreachable (their policy gone)": (
+        "prod",
+        lambda r: r.objects.remove(r.one("NetworkPolicy", "api-metrics")),
+        test_policy.test_the_api_accepts_requests_on_http_and_prometheus_on_metrics,
+    ),
+    "the metrics on the port users reach": (
+        "prod",
+        lambda r: r.one("Service", "api")["spec"]["ports"].append(
+            {"name": "metrics", "port": 9100, "targetPort": "metrics"}
+        ),
+        test_policy.test_metrics_are_reached_through_their_own_service_only,
+    ),
+    "the metrics Service behind one virtual IP": (
+        "prod",
+        lambda r: r.one("Service", "api-metrics")["spec"].pop("clusterIP"),
+        test_policy.test_metrics_are_reached_through_their_own_service_only,
+    ),
+    "the metrics port not METRICS_PORT": (
+        "prod",
+        lambda r: api_container(r)["ports"][1].update(containerPort=9200),
+        test_policy.test_the_api_shows_its_metrics_on_a_port_of_their_own,
+    ),
+    "METRICS_PORT on the requests' port": (
+        "prod",
+        metrics_on_the_requests_port,
+        test_policy.test_the_api_shows_its_metrics_on_a_port_of_their_own,
     ),
     "every pod may reach the database": (
         "dev",  # where a pod other than the clients exists: the database
