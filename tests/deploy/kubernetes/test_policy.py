@@ -4,20 +4,28 @@ database's connections. Each test names the invariant it holds."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 
+from api.public_hosts import allowed
 from api.settings import ApiDatabaseSettings, ApiSettings, ServerSettings
 from harness.paths import ROOT
 from migrator.settings import DatabaseWaitSettings, MigratorSettings
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
 from shared_models.settings import ConfigurationError
 from tests.deploy.kubernetes.budget import budget
+from tests.deploy.kubernetes.front_door import (
+    nginx_annotations,
+    nginx_size,
+    read_front_door,
+)
 from tests.deploy.kubernetes.manifests import (
     DEPLOY,
     Obj,
@@ -439,6 +447,111 @@ def test_metrics_are_reached_through_their_own_service_only(rendered: Rendered) 
             assert metrics not in targets, f"Service {name} exposes the metrics"
 
 
+# --- the front door (prod: ingress-nginx) -------------------------------------------------
+
+INGRESS_CLASS = "nginx"
+# Tried again only when the api never answered (a refused or dropped connection, a
+# connect past its timeout); a POST or PATCH once sent never, unless `non_idempotent`
+# is listed (nginx), which it must not be.
+NEXT_UPSTREAM = ["error", "timeout"]
+# nginx counts the first try: the first and two more (compose: retries 3 after it).
+NEXT_UPSTREAM_TRIES = 3
+# How each annotation reads (the rest are whole numbers: seconds, connections, tries).
+READ_ANNOTATION: dict[str, Callable[[str], object]] = {
+    "proxy-body-size": nginx_size,
+    "proxy-request-buffering": str,
+    "proxy-next-upstream": str.split,
+}
+
+
+def the_ingress(rendered: Rendered) -> Obj | None:
+    """The api's Ingress: prod's; dev has none (kubectl port-forward)."""
+    ingresses = rendered.of_kind("Ingress")
+    if rendered.variant == "dev":
+        assert not ingresses, "dev is reached by kubectl port-forward"
+        return None
+    assert len(ingresses) == 1, f"{rendered.variant}: {len(ingresses)} Ingresses"
+    return ingresses[0]
+
+
+def api_settings(rendered: Rendered) -> ApiSettings:
+    return load(ApiSettings, "api", rendered.environment(api_container(rendered)))
+
+
+def test_the_ingress_carries_the_limits_of_compose_s_front_door(rendered: Rendered) -> None:
+    ingress = the_ingress(rendered)
+    if ingress is None:
+        return
+    door = read_front_door()
+    wanted: dict[str, object] = {
+        "proxy-body-size": api_settings(rendered).max_body_bytes,
+        "proxy-request-buffering": "on",
+        "limit-connections": door.open_connections,
+        "proxy-connect-timeout": door.connect_seconds,
+        "proxy-read-timeout": door.server_seconds,
+        "proxy-send-timeout": door.server_seconds,
+        "proxy-next-upstream": NEXT_UPSTREAM,
+        "proxy-next-upstream-tries": NEXT_UPSTREAM_TRIES,
+        # A request that waited its whole read timeout is not sent again.
+        "proxy-next-upstream-timeout": door.server_seconds,
+    }
+    annotations = nginx_annotations(ingress)
+    missing = sorted(set(wanted) - set(annotations))
+    assert not missing, f"the Ingress lacks {missing}"
+    for name, value in wanted.items():
+        read = READ_ANNOTATION.get(name, int)(annotations[name])
+        assert read == value, f"{name} is {annotations[name]}, not {value} (as compose's)"
+
+
+def service_port(service: Obj, port: Obj) -> Obj:
+    """The port of a Service an Ingress backend names (by name or by number)."""
+    key, value = ("name", port["name"]) if "name" in port else ("port", port["number"])
+    found: list[Obj] = [p for p in service["spec"]["ports"] if p.get(key) == value]
+    assert len(found) == 1, f"Service {service['metadata']['name']}: no port {value}"
+    return found[0]
+
+
+def test_the_ingress_sends_the_api_s_hosts_to_its_requests_port(rendered: Rendered) -> None:
+    ingress = the_ingress(rendered)
+    if ingress is None:
+        return
+    spec = ingress["spec"]
+    api = rendered.workload("api")
+    public_hosts = api_settings(rendered).public_host_names
+    assert spec.get("ingressClassName") == INGRESS_CLASS, "not ingress-nginx's: no limits"
+    assert "defaultBackend" not in spec, "every host's requests would reach the api"
+    assert "*" not in public_hosts, "the api would answer to any Host"
+    with_tls = {
+        host for tls in spec.get("tls", []) if tls.get("secretName") for host in tls["hosts"]
+    }
+    for rule in spec["rules"]:
+        host = rule.get("host")
+        assert host, "a rule without a host takes every Host"
+        # Any other Host is the api's 400: the Ingress would send only refusals.
+        assert allowed(host, public_hosts), f"{host} is not in PUBLIC_HOSTS {public_hosts}"
+        assert host in with_tls, f"{host} has no certificate"
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            service = rendered.one("Service", backend["name"])
+            target = service_port(service, backend["port"])["targetPort"]
+            assert service_targets(rendered, service), f"{backend['name']} is not the api"
+            assert api.port_number(target) == api.port_number("http"), f"{host}: to {target}"
+
+
+def test_the_api_believes_forwarded_headers_from_its_proxies_only(rendered: Rendered) -> None:
+    environment = rendered.environment(api_container(rendered))
+    for item in server_settings(rendered).forwarded_allow_ips.split(","):
+        assert item.strip() != "*", "any client could say who it is"
+        try:
+            network = ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            raise AssertionError(f"FORWARDED_ALLOW_IPS: {item} is no address or network") from None
+        assert network.prefixlen > 0, f"FORWARDED_ALLOW_IPS: {item} is every address"
+    if rendered.of_kind("Ingress"):
+        # Left at 127.0.0.1, every client would be the controller, on http.
+        assert "FORWARDED_ALLOW_IPS" in environment, "the ingress controller is not believed"
+
+
 # --- network policies ---------------------------------------------------------------------
 
 
@@ -494,7 +607,7 @@ def test_the_api_accepts_requests_on_http_and_prometheus_on_metrics(rendered: Re
             # No `from` is from anywhere; a namespace alone is every pod in it.
             assert rule.get("from") == [MONITORING], f"metrics open to {rule.get('from')}"
         opened |= ports
-    assert opened == {http, metrics}
+    assert opened == {http, metrics}, f"open: {sorted(opened)}"
 
 
 def test_the_jobs_accept_no_traffic(rendered: Rendered) -> None:

@@ -48,6 +48,48 @@ def metrics_ingress(rendered: Rendered) -> Obj:
     return rule
 
 
+def ingress(rendered: Rendered) -> Obj:
+    return rendered.one("Ingress", "api")
+
+
+def annotate(name: str, value: str | None) -> Mutation:
+    """An ingress-nginx annotation of the api's Ingress changed, or gone (None)."""
+
+    def mutate(rendered: Rendered) -> None:
+        annotations = ingress(rendered)["metadata"]["annotations"]
+        key = f"nginx.ingress.kubernetes.io/{name}"
+        if value is None:
+            del annotations[key]
+        else:
+            annotations[key] = value
+
+    return mutate
+
+
+def api_config(name: str, value: str | None) -> Mutation:
+    """A variable of the api's own ConfigMap changed, or gone (None)."""
+
+    def mutate(rendered: Rendered) -> None:
+        data = config_map_of_api(rendered, 1)["data"]
+        if value is None:
+            del data[name]
+        else:
+            data[name] = value
+
+    return mutate
+
+
+def ingress_to_the_metrics(rendered: Rendered) -> None:
+    backend = ingress(rendered)["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+    backend["service"] = {"name": "api-metrics", "port": {"name": "metrics"}}
+
+
+def ingress_for_another_host(rendered: Rendered) -> None:
+    spec = ingress(rendered)["spec"]
+    spec["rules"][0]["host"] = "www.example.com"
+    spec["tls"][0]["hosts"] = ["www.example.com"]
+
+
 def metrics_on_the_requests_port(rendered: Rendered) -> None:
     set_env("METRICS_PORT", "8000")(rendered)
     api_container(rendered)["ports"][1].update(containerPort=8000)
@@ -185,6 +227,111 @@ MUTATIONS: dict[str, tuple[str, Mutation, Callable[[Rendered], None]]] = {
         "prod",
         metrics_on_the_requests_port,
         test_policy.test_the_api_shows_its_metrics_on_a_port_of_their_own,
+    ),
+    "a body limit above MAX_BODY_BYTES at the Ingress": (
+        "prod",
+        annotate("proxy-body-size", "10m"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "the Ingress without its per-address connection limit": (
+        "prod",
+        annotate("limit-connections", None),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "more connections per address than compose allows": (
+        "prod",
+        annotate("limit-connections", "100"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "a connect timeout longer than compose's": (
+        "prod",
+        annotate("proxy-connect-timeout", "5"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "a read timeout left at the controller's 60 s": (
+        "prod",
+        annotate("proxy-read-timeout", None),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "a send timeout other than compose's": (
+        "prod",
+        annotate("proxy-send-timeout", "60"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "writes retried after they reached the api": (
+        "prod",
+        annotate("proxy-next-upstream", "error timeout non_idempotent"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "retries on the api's own 503": (
+        "prod",
+        annotate("proxy-next-upstream", "error timeout http_503"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "retries without end": (
+        "prod",
+        annotate("proxy-next-upstream-tries", "0"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "a timed-out request sent again": (
+        "prod",
+        annotate("proxy-next-upstream-timeout", "0"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "bodies streamed to the api as they trickle in": (
+        "prod",
+        annotate("proxy-request-buffering", "off"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "an Ingress for a host the api refuses": (
+        "prod",
+        ingress_for_another_host,
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "the api answering to any Host": (
+        "prod",
+        api_config("PUBLIC_HOSTS", "*"),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "PUBLIC_HOSTS left at localhost": (
+        "prod",
+        api_config("PUBLIC_HOSTS", None),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "the Ingress to the metrics": (
+        "prod",
+        ingress_to_the_metrics,
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "the Ingress without TLS": (
+        "prod",
+        lambda r: ingress(r)["spec"].pop("tls"),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "an Ingress another controller takes (and ignores the limits of)": (
+        "prod",
+        lambda r: ingress(r)["spec"].update(ingressClassName="traefik"),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "an Ingress rule for every host": (
+        "prod",
+        lambda r: ingress(r)["spec"]["rules"][0].pop("host"),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "X-Forwarded-* believed from anyone": (
+        "prod",
+        api_config("FORWARDED_ALLOW_IPS", "*"),
+        test_policy.test_the_api_believes_forwarded_headers_from_its_proxies_only,
+    ),
+    "X-Forwarded-* believed from every address": (
+        "prod",
+        api_config("FORWARDED_ALLOW_IPS", "10.0.0.0/8,0.0.0.0/0"),
+        test_policy.test_the_api_believes_forwarded_headers_from_its_proxies_only,
+    ),
+    "the ingress controller's X-Forwarded-* not believed": (
+        "prod",
+        api_config("FORWARDED_ALLOW_IPS", None),
+        test_policy.test_the_api_believes_forwarded_headers_from_its_proxies_only,
     ),
     "every pod may reach the database": (
         "dev",  # where a pod other than the clients exists: the database
