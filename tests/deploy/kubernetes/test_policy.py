@@ -23,6 +23,7 @@ from shared_models.settings import ConfigurationError
 from tests.deploy.kubernetes.budget import budget
 from tests.deploy.kubernetes.front_door import (
     nginx_annotations,
+    nginx_buffers,
     nginx_size,
     read_front_door,
 )
@@ -456,6 +457,20 @@ INGRESS_CLASS = "nginx"
 NEXT_UPSTREAM = ["error", "timeout"]
 # nginx counts the first try: the first and two more (compose: retries 3 after it).
 NEXT_UPSTREAM_TRIES = 3
+# The ingress-nginx controller's ConfigMap (deploy/kubernetes/ingress-nginx), and the
+# keys the front door needs in it.
+CONTROLLER_CONFIG = "ingress-nginx-controller"
+CONTROLLER_NAMESPACE = "ingress-nginx"
+CONTROLLER_KEYS = (
+    "client-header-buffer-size",
+    "large-client-header-buffers",
+    "client-header-timeout",
+    "client-body-timeout",
+    "keep-alive",
+    "limit-conn-status-code",
+    "limit-req-status-code",
+    "upstream-keepalive-timeout",
+)
 # How each annotation reads (the rest are whole numbers: seconds, connections, tries).
 READ_ANNOTATION: dict[str, Callable[[str], object]] = {
     "proxy-body-size": nginx_size,
@@ -536,6 +551,40 @@ def test_the_ingress_sends_the_api_s_hosts_to_its_requests_port(rendered: Render
             target = service_port(service, backend["port"])["targetPort"]
             assert service_targets(rendered, service), f"{backend['name']} is not the api"
             assert api.port_number(target) == api.port_number("http"), f"{host}: to {target}"
+
+
+def test_the_ingress_controller_carries_the_server_wide_limits(
+    controller: Rendered, renders: dict[str, Rendered]
+) -> None:
+    (config,) = controller.of_kind("ConfigMap")
+    where = (config["metadata"]["name"], config["metadata"].get("namespace"))
+    assert where == (CONTROLLER_CONFIG, CONTROLLER_NAMESPACE), f"the controller reads no {where}"
+    for variant, rendered in renders.items():
+        names = {obj["metadata"]["name"] for obj in rendered.of_kind("ConfigMap")}
+        assert CONTROLLER_CONFIG not in names, f"{variant} would move it to its namespace"
+    data: dict[str, str] = config["data"]
+    missing = sorted(set(CONTROLLER_KEYS) - set(data))
+    assert not missing, f"the controller's ConfigMap lacks {missing}"
+    door = read_front_door()
+    # nginx reads a head into client-header-buffer-size, then into at most `number`
+    # buffers of `size` (each line within one): 16 KiB in all, as compose's.
+    number, size = nginx_buffers(data["large-client-header-buffers"])
+    head = nginx_size(data["client-header-buffer-size"]) + number * size
+    assert head == door.head_bytes, f"a head of up to {head} bytes, not {door.head_bytes}"
+    seconds = {
+        "client-header-timeout": door.head_seconds,
+        "client-body-timeout": door.client_seconds,
+        "keep-alive": door.keep_alive_seconds,
+    }
+    for name, value in seconds.items():
+        assert int(data[name]) == value, f"{name} is {data[name]}, not {value} (as compose's)"
+    for name in ("limit-conn-status-code", "limit-req-status-code"):
+        assert int(data[name]) == door.past_open_connections, f"{name} is {data[name]}"
+    # nginx lets an idle connection to a pod go before the api closes it: never a
+    # request on a connection the api is closing (a POST would be a 502).
+    api_keepalive = {server_settings(r).gunicorn_keepalive for r in renders.values()}
+    assert int(data["upstream-keepalive-timeout"]) < min(api_keepalive), "idle api connections"
+    assert data.get("retry-non-idempotent", "false") == "false", "writes sent twice"
 
 
 def test_the_api_believes_forwarded_headers_from_its_proxies_only(rendered: Rendered) -> None:

@@ -359,3 +359,69 @@ def test_the_policy_fails_on(renders: dict[str, Rendered], mutation: str) -> Non
     mutate(broken)
     with pytest.raises(AssertionError):
         guard(broken)
+
+
+ControllerMutation = Callable[[dict[str, Rendered], Rendered], None]
+
+
+def controller_config(name: str, value: str | None) -> ControllerMutation:
+    """A key of the ingress controller's ConfigMap changed, or gone (None)."""
+
+    def mutate(renders: dict[str, Rendered], controller: Rendered) -> None:
+        data = controller.one("ConfigMap", "ingress-nginx-controller")["data"]
+        if value is None:
+            del data[name]
+        else:
+            data[name] = value
+
+    return mutate
+
+
+def controller_in_the_overlay(renders: dict[str, Rendered], controller: Rendered) -> None:
+    renders["prod"].objects.append(copy.deepcopy(controller.objects[0]))
+
+
+# What breaks in the ingress controller's ConfigMap -> how (given the overlays' objects and
+# the controller's: its test reads both, for the api's own keep-alive).
+CONTROLLER_MUTATIONS: dict[str, ControllerMutation] = {
+    "request heads up to the controller's 33 KiB": controller_config(
+        "large-client-header-buffers", "4 8k"
+    ),
+    "a bigger first buffer than the head's budget leaves": controller_config(
+        "client-header-buffer-size", "4k"
+    ),
+    "the head's time left at the controller's 60 s": controller_config(
+        "client-header-timeout", None
+    ),
+    "a slow body held for longer than compose holds it": controller_config(
+        "client-body-timeout", "60"
+    ),
+    "idle keep-alive connections held for the controller's 75 s": controller_config(
+        "keep-alive", "75"
+    ),
+    "a 503 to an address past its connections": controller_config("limit-conn-status-code", "503"),
+    "a 503 to an address past a request rate": controller_config("limit-req-status-code", "503"),
+    "idle connections to the api kept past its own keep-alive": controller_config(
+        "upstream-keepalive-timeout", "60"
+    ),
+    "writes retried by the whole controller": controller_config("retry-non-idempotent", "true"),
+    "the controller's ConfigMap in the prod overlay, in the app's namespace": (
+        controller_in_the_overlay
+    ),
+    "the controller's ConfigMap in another namespace": (
+        lambda renders, c: c.objects[0]["metadata"].update(namespace="fastapi-stack")
+    ),
+}
+
+
+@pytest.mark.parametrize("mutation", list(CONTROLLER_MUTATIONS))
+def test_the_controller_policy_fails_on(
+    renders: dict[str, Rendered], controller: Rendered, mutation: str
+) -> None:
+    guard = test_policy.test_the_ingress_controller_carries_the_server_wide_limits
+    guard(controller, renders)  # passes on the real thing
+    broken_renders = {v: Rendered(v, copy.deepcopy(r.objects)) for v, r in renders.items()}
+    broken = Rendered(controller.variant, copy.deepcopy(controller.objects))
+    CONTROLLER_MUTATIONS[mutation](broken_renders, broken)
+    with pytest.raises(AssertionError):
+        guard(broken, broken_renders)
