@@ -1,6 +1,7 @@
 """The rendered manifests against the facts of the stack: the code's routes and settings,
-the images' users, gunicorn's shutdown, the migrator's lock and timeouts, and the
-database's connections. Each test names the invariant it holds."""
+the images' users, gunicorn's shutdown, the migrator's lock and timeouts, the
+database's connections, and compose's front door (services/proxy/haproxy.cfg). Each
+test names the invariant it holds."""
 
 from __future__ import annotations
 
@@ -83,6 +84,10 @@ def api_container(rendered: Rendered) -> Obj:
 
 def server_settings(rendered: Rendered) -> ServerSettings:
     return load(ServerSettings, "api", rendered.environment(api_container(rendered)))
+
+
+def api_settings(rendered: Rendered) -> ApiSettings:
+    return load(ApiSettings, "api", rendered.environment(api_container(rendered)))
 
 
 # --- images and the release -----------------------------------------------------------
@@ -427,10 +432,8 @@ def service_targets(rendered: Rendered, service: Obj) -> set[int]:
 
 
 def test_the_api_shows_its_metrics_on_a_port_of_their_own(rendered: Rendered) -> None:
-    api = rendered.workload("api")
-    settings = load(ApiSettings, "api", rendered.environment(api_container(rendered)))
-    metrics = api.port_number("metrics")
-    assert metrics == settings.metrics_port, "the `metrics` port is not METRICS_PORT"
+    metrics = rendered.workload("api").port_number("metrics")
+    assert metrics == api_settings(rendered).metrics_port, "the `metrics` port is not METRICS_PORT"
     bind_port = int(server_settings(rendered).gunicorn_bind.rsplit(":", 1)[1])
     assert metrics != bind_port, "/metrics would answer on the requests' port"
 
@@ -487,10 +490,6 @@ def the_ingress(rendered: Rendered) -> Obj | None:
         return None
     assert len(ingresses) == 1, f"{rendered.variant}: {len(ingresses)} Ingresses"
     return ingresses[0]
-
-
-def api_settings(rendered: Rendered) -> ApiSettings:
-    return load(ApiSettings, "api", rendered.environment(api_container(rendered)))
 
 
 def test_the_ingress_carries_the_limits_of_compose_s_front_door(rendered: Rendered) -> None:
