@@ -1,4 +1,5 @@
-"""Each variant rendered once per session (kustomize takes a fraction of a second)."""
+"""Each variant rendered once per session (kustomize takes a fraction of a second), and
+the ingress controller's ConfigMap."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.kubernetes.manifests import (
+    CONTROLLER,
     VARIANTS,
     Rendered,
     copy_of_deploy,
     kubectl_or_skip,
     render,
+    render_directory,
 )
 
 
@@ -32,3 +35,10 @@ def renders(deploy_copy: Path) -> dict[str, Rendered]:
 def rendered(request: pytest.FixtureRequest, renders: dict[str, Rendered]) -> Rendered:
     variant: str = request.param
     return renders[variant]
+
+
+@pytest.fixture(scope="session")
+def controller(deploy_copy: Path) -> Rendered:
+    """deploy/kubernetes/ingress-nginx: the ingress controller's ConfigMap."""
+    kubectl = kubectl_or_skip()
+    return Rendered(str(CONTROLLER), render_directory(kubectl, deploy_copy, CONTROLLER))

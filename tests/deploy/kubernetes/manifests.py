@@ -30,6 +30,9 @@ DEV_SECRETS_SCRIPT = Path("overlays/dev/make-secrets.sh")
 # What the tests render: the two overlays, and prod with the roles Job included.
 VARIANTS = ("dev", "prod", "prod+roles")
 ROLES_COMPONENT = "../../components/roles"
+# The ingress-nginx controller's ConfigMap: a kustomization of its own, in the
+# controller's namespace, which the prod overlay's `namespace:` would rewrite.
+CONTROLLER = Path("ingress-nginx")
 # kubectl 1.27+ (kustomize v5): `labels`, `components`, `replacements`, `patches`.
 MIN_KUSTOMIZE = (5, 0)
 
@@ -77,11 +80,15 @@ def copy_of_deploy(destination: Path) -> Path:
 
 
 def render(kubectl: str, tree: Path, variant: str) -> list[Obj]:
+    return render_directory(kubectl, tree, Path("overlays") / variant)
+
+
+def render_directory(kubectl: str, tree: Path, directory: Path) -> list[Obj]:
     result = subprocess.run(
-        [kubectl, "kustomize", str(tree / "overlays" / variant)],
+        [kubectl, "kustomize", str(tree / directory)],
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
-    assert result.returncode == 0, f"kubectl kustomize overlays/{variant}:\n{result.stderr}"
+    assert result.returncode == 0, f"kubectl kustomize {directory}:\n{result.stderr}"
     return [document for document in yaml.safe_load_all(result.stdout) if document]
 
 

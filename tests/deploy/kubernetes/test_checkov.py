@@ -28,14 +28,16 @@ def test_every_checkov_skip_names_a_check_and_a_reason(rendered: Rendered) -> No
                 assert SKIP.match(value), f"{obj['kind']}/{obj['metadata']['name']}: {value}"
 
 
-def test_checkov_finds_nothing_unexplained(renders: dict[str, Rendered], tmp_path: Path) -> None:
+def test_checkov_finds_nothing_unexplained(
+    renders: dict[str, Rendered], controller: Rendered, tmp_path: Path
+) -> None:
     checkov = shutil.which("checkov")
     if checkov is None:
         reason = "checkov is not installed (uv tool install checkov==3.3.30)"
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI runs every check: {reason}")
         pytest.skip(reason)
-    for variant, rendered in renders.items():
+    for variant, rendered in [*renders.items(), (controller.variant, controller)]:
         (tmp_path / f"{variant}.yaml").write_text(yaml.safe_dump_all(rendered.objects))
     result = subprocess.run(
         [checkov, "--directory", str(tmp_path), "--framework", "kubernetes",

@@ -1,23 +1,33 @@
 """The rendered manifests against the facts of the stack: the code's routes and settings,
-the images' users, gunicorn's shutdown, the migrator's lock and timeouts, and the
-database's connections. Each test names the invariant it holds."""
+the images' users, gunicorn's shutdown, the migrator's lock and timeouts, the
+database's connections, and compose's front door (services/proxy/haproxy.cfg). Each
+test names the invariant it holds."""
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
 
-from api.settings import ApiDatabaseSettings, ServerSettings
+from api.public_hosts import allowed
+from api.settings import ApiDatabaseSettings, ApiSettings, ServerSettings
 from harness.paths import ROOT
 from migrator.settings import DatabaseWaitSettings, MigratorSettings
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
 from shared_models.settings import ConfigurationError
 from tests.deploy.kubernetes.budget import budget
+from tests.deploy.kubernetes.front_door import (
+    nginx_annotations,
+    nginx_buffers,
+    nginx_size,
+    read_front_door,
+)
 from tests.deploy.kubernetes.manifests import (
     DEPLOY,
     Obj,
@@ -57,6 +67,8 @@ PASSWORD_FILES = {secret.variable: f"{SECRETS_DIR}/{secret.file}" for secret in 
 TMP = "/tmp"  # noqa: S108
 # Logs of a finished Job stay readable at least this long.
 MIN_JOB_TTL = 3600
+# The Service Prometheus finds the api's metrics through (base/api-metrics-service.yaml).
+METRICS_SERVICE = "api-metrics"
 
 
 @pytest.fixture(scope="session")
@@ -72,6 +84,10 @@ def api_container(rendered: Rendered) -> Obj:
 
 def server_settings(rendered: Rendered) -> ServerSettings:
     return load(ServerSettings, "api", rendered.environment(api_container(rendered)))
+
+
+def api_settings(rendered: Rendered) -> ApiSettings:
+    return load(ApiSettings, "api", rendered.environment(api_container(rendered)))
 
 
 # --- images and the release -----------------------------------------------------------
@@ -404,7 +420,195 @@ def test_the_service_budget_and_autoscaler_fit_the_api(rendered: Rendered) -> No
     assert "cpu" in api_container(rendered)["resources"]["requests"], "the HPA scales on CPU"
 
 
+# --- the metrics ---------------------------------------------------------------------------
+
+
+def service_targets(rendered: Rendered, service: Obj) -> set[int]:
+    """The api's ports a Service sends to (nothing, if it selects no api pod)."""
+    api = rendered.workload("api")
+    if not selects({"matchLabels": service["spec"].get("selector", {})}, api.pod_labels):
+        return set()
+    return {api.port_number(port["targetPort"]) for port in service["spec"]["ports"]}
+
+
+def test_the_api_shows_its_metrics_on_a_port_of_their_own(rendered: Rendered) -> None:
+    metrics = rendered.workload("api").port_number("metrics")
+    assert metrics == api_settings(rendered).metrics_port, "the `metrics` port is not METRICS_PORT"
+    bind_port = int(server_settings(rendered).gunicorn_bind.rsplit(":", 1)[1])
+    assert metrics != bind_port, "/metrics would answer on the requests' port"
+
+
+def test_metrics_are_reached_through_their_own_service_only(rendered: Rendered) -> None:
+    metrics = rendered.workload("api").port_number("metrics")
+    for service in rendered.of_kind("Service"):
+        name, targets = service["metadata"]["name"], service_targets(rendered, service)
+        if name == METRICS_SERVICE:
+            assert targets == {metrics}, f"{name} sends to {sorted(targets)}"
+            # Every pod found and scraped on its own, never one at random behind an IP.
+            assert service["spec"].get("clusterIP") == "None", f"{name} is not headless"
+            assert service["spec"].get("type", "ClusterIP") == "ClusterIP", name
+        else:
+            assert metrics not in targets, f"Service {name} exposes the metrics"
+
+
+# --- the front door (prod: ingress-nginx) -------------------------------------------------
+
+INGRESS_CLASS = "nginx"
+# Tried again only when the api never answered (a refused or dropped connection, a
+# connect past its timeout); a POST or PATCH once sent never, unless `non_idempotent`
+# is listed (nginx), which it must not be.
+NEXT_UPSTREAM = ["error", "timeout"]
+# nginx counts the first try: the first and two more (compose: retries 3 after it).
+NEXT_UPSTREAM_TRIES = 3
+# The ingress-nginx controller's ConfigMap (deploy/kubernetes/ingress-nginx), and the
+# keys the front door needs in it.
+CONTROLLER_CONFIG = "ingress-nginx-controller"
+CONTROLLER_NAMESPACE = "ingress-nginx"
+CONTROLLER_KEYS = (
+    "client-header-buffer-size",
+    "large-client-header-buffers",
+    "client-header-timeout",
+    "client-body-timeout",
+    "keep-alive",
+    "limit-conn-status-code",
+    "limit-req-status-code",
+    "upstream-keepalive-timeout",
+)
+# How each annotation reads (the rest are whole numbers: seconds, connections, tries).
+READ_ANNOTATION: dict[str, Callable[[str], object]] = {
+    "proxy-body-size": nginx_size,
+    "proxy-request-buffering": str,
+    "proxy-next-upstream": str.split,
+}
+
+
+def the_ingress(rendered: Rendered) -> Obj | None:
+    """The api's Ingress: prod's; dev has none (kubectl port-forward)."""
+    ingresses = rendered.of_kind("Ingress")
+    if rendered.variant == "dev":
+        assert not ingresses, "dev is reached by kubectl port-forward"
+        return None
+    assert len(ingresses) == 1, f"{rendered.variant}: {len(ingresses)} Ingresses"
+    return ingresses[0]
+
+
+def test_the_ingress_carries_the_limits_of_compose_s_front_door(rendered: Rendered) -> None:
+    ingress = the_ingress(rendered)
+    if ingress is None:
+        return
+    door = read_front_door()
+    wanted: dict[str, object] = {
+        "proxy-body-size": api_settings(rendered).max_body_bytes,
+        "proxy-request-buffering": "on",
+        "limit-connections": door.open_connections,
+        "proxy-connect-timeout": door.connect_seconds,
+        "proxy-read-timeout": door.server_seconds,
+        "proxy-send-timeout": door.server_seconds,
+        "proxy-next-upstream": NEXT_UPSTREAM,
+        "proxy-next-upstream-tries": NEXT_UPSTREAM_TRIES,
+        # A request that waited its whole read timeout is not sent again.
+        "proxy-next-upstream-timeout": door.server_seconds,
+    }
+    annotations = nginx_annotations(ingress)
+    missing = sorted(set(wanted) - set(annotations))
+    assert not missing, f"the Ingress lacks {missing}"
+    for name, value in wanted.items():
+        read = READ_ANNOTATION.get(name, int)(annotations[name])
+        assert read == value, f"{name} is {annotations[name]}, not {value} (as compose's)"
+
+
+def service_port(service: Obj, port: Obj) -> Obj:
+    """The port of a Service an Ingress backend names (by name or by number)."""
+    key, value = ("name", port["name"]) if "name" in port else ("port", port["number"])
+    found: list[Obj] = [p for p in service["spec"]["ports"] if p.get(key) == value]
+    assert len(found) == 1, f"Service {service['metadata']['name']}: no port {value}"
+    return found[0]
+
+
+def test_the_ingress_sends_the_api_s_hosts_to_its_requests_port(rendered: Rendered) -> None:
+    ingress = the_ingress(rendered)
+    if ingress is None:
+        return
+    spec = ingress["spec"]
+    api = rendered.workload("api")
+    public_hosts = api_settings(rendered).public_host_names
+    assert spec.get("ingressClassName") == INGRESS_CLASS, "not ingress-nginx's: no limits"
+    assert "defaultBackend" not in spec, "every host's requests would reach the api"
+    assert "*" not in public_hosts, "the api would answer to any Host"
+    with_tls = {
+        host for tls in spec.get("tls", []) if tls.get("secretName") for host in tls["hosts"]
+    }
+    for rule in spec["rules"]:
+        host = rule.get("host")
+        assert host, "a rule without a host takes every Host"
+        # Any other Host is the api's 400: the Ingress would send only refusals.
+        assert allowed(host, public_hosts), f"{host} is not in PUBLIC_HOSTS {public_hosts}"
+        assert host in with_tls, f"{host} has no certificate"
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            service = rendered.one("Service", backend["name"])
+            target = service_port(service, backend["port"])["targetPort"]
+            assert service_targets(rendered, service), f"{backend['name']} is not the api"
+            assert api.port_number(target) == api.port_number("http"), f"{host}: to {target}"
+
+
+def test_the_ingress_controller_carries_the_server_wide_limits(
+    controller: Rendered, renders: dict[str, Rendered]
+) -> None:
+    (config,) = controller.of_kind("ConfigMap")
+    where = (config["metadata"]["name"], config["metadata"].get("namespace"))
+    assert where == (CONTROLLER_CONFIG, CONTROLLER_NAMESPACE), f"the controller reads no {where}"
+    for variant, rendered in renders.items():
+        names = {obj["metadata"]["name"] for obj in rendered.of_kind("ConfigMap")}
+        assert CONTROLLER_CONFIG not in names, f"{variant} would move it to its namespace"
+    data: dict[str, str] = config["data"]
+    missing = sorted(set(CONTROLLER_KEYS) - set(data))
+    assert not missing, f"the controller's ConfigMap lacks {missing}"
+    door = read_front_door()
+    # nginx reads a head into client-header-buffer-size, then into at most `number`
+    # buffers of `size` (each line within one): 16 KiB in all, as compose's.
+    number, size = nginx_buffers(data["large-client-header-buffers"])
+    head = nginx_size(data["client-header-buffer-size"]) + number * size
+    assert head == door.head_bytes, f"a head of up to {head} bytes, not {door.head_bytes}"
+    seconds = {
+        "client-header-timeout": door.head_seconds,
+        "client-body-timeout": door.client_seconds,
+        "keep-alive": door.keep_alive_seconds,
+    }
+    for name, value in seconds.items():
+        assert int(data[name]) == value, f"{name} is {data[name]}, not {value} (as compose's)"
+    for name in ("limit-conn-status-code", "limit-req-status-code"):
+        assert int(data[name]) == door.past_open_connections, f"{name} is {data[name]}"
+    # nginx lets an idle connection to a pod go before the api closes it: never a
+    # request on a connection the api is closing (a POST would be a 502).
+    api_keepalive = {server_settings(r).gunicorn_keepalive for r in renders.values()}
+    assert int(data["upstream-keepalive-timeout"]) < min(api_keepalive), "idle api connections"
+    assert data.get("retry-non-idempotent", "false") == "false", "writes sent twice"
+
+
+def test_the_api_believes_forwarded_headers_from_its_proxies_only(rendered: Rendered) -> None:
+    environment = rendered.environment(api_container(rendered))
+    for item in server_settings(rendered).forwarded_allow_ips.split(","):
+        assert item.strip() != "*", "any client could say who it is"
+        try:
+            network = ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            raise AssertionError(f"FORWARDED_ALLOW_IPS: {item} is no address or network") from None
+        assert network.prefixlen > 0, f"FORWARDED_ALLOW_IPS: {item} is every address"
+    if rendered.of_kind("Ingress"):
+        # Left at 127.0.0.1, every client would be the controller, on http.
+        assert "FORWARDED_ALLOW_IPS" in environment, "the ingress controller is not believed"
+
+
 # --- network policies ---------------------------------------------------------------------
+
+
+# Who may scrape the api's metrics: Prometheus's pods in the namespace `monitoring`
+# (base/networkpolicies.yaml; deploy/kubernetes/README.md, "The front door").
+MONITORING = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
 
 
 def policies(rendered: Rendered, workload: Workload, direction: str) -> list[Obj]:
@@ -437,13 +641,21 @@ def test_every_pod_is_denied_all_traffic_but_what_is_allowed(rendered: Rendered)
     assert deny, "no default-deny policy"
 
 
-def test_the_api_accepts_traffic_on_its_port_only(rendered: Rendered) -> None:
+def test_the_api_accepts_requests_on_http_and_prometheus_on_metrics(rendered: Rendered) -> None:
     api = rendered.workload("api")
+    http, metrics = api.port_number("http"), api.port_number("metrics")
     ingress = rules(rendered, api, "Ingress")
-    assert ingress
+    opened: set[int] = set()
     for rule in ingress:
         assert rule.get("ports"), "a rule without ports opens every port"
-        assert {api.port_number(port["port"]) for port in rule["ports"]} == {8000}
+        ports = {api.port_number(port["port"]) for port in rule["ports"]}
+        # One port a rule: metrics beside http would be open to whoever sends requests.
+        assert ports in ({http}, {metrics}), f"a rule opens {sorted(ports)}"
+        if ports == {metrics}:
+            # No `from` is from anywhere; a namespace alone is every pod in it.
+            assert rule.get("from") == [MONITORING], f"metrics open to {rule.get('from')}"
+        opened |= ports
+    assert opened == {http, metrics}, f"open: {sorted(opened)}"
 
 
 def test_the_jobs_accept_no_traffic(rendered: Rendered) -> None:

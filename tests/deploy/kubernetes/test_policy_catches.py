@@ -43,6 +43,58 @@ def api_ingress(rendered: Rendered) -> Obj:
     return rendered.one("NetworkPolicy", "api")
 
 
+def metrics_ingress(rendered: Rendered) -> Obj:
+    rule: Obj = rendered.one("NetworkPolicy", "api-metrics")["spec"]["ingress"][0]
+    return rule
+
+
+def ingress(rendered: Rendered) -> Obj:
+    return rendered.one("Ingress", "api")
+
+
+def annotate(name: str, value: str | None) -> Mutation:
+    """An ingress-nginx annotation of the api's Ingress changed, or gone (None)."""
+
+    def mutate(rendered: Rendered) -> None:
+        annotations = ingress(rendered)["metadata"]["annotations"]
+        key = f"nginx.ingress.kubernetes.io/{name}"
+        if value is None:
+            del annotations[key]
+        else:
+            annotations[key] = value
+
+    return mutate
+
+
+def api_config(name: str, value: str | None) -> Mutation:
+    """A variable of the api's own ConfigMap changed, or gone (None)."""
+
+    def mutate(rendered: Rendered) -> None:
+        data = config_map_of_api(rendered, 1)["data"]
+        if value is None:
+            del data[name]
+        else:
+            data[name] = value
+
+    return mutate
+
+
+def ingress_to_the_metrics(rendered: Rendered) -> None:
+    backend = ingress(rendered)["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+    backend["service"] = {"name": "api-metrics", "port": {"name": "metrics"}}
+
+
+def ingress_for_another_host(rendered: Rendered) -> None:
+    spec = ingress(rendered)["spec"]
+    spec["rules"][0]["host"] = "www.example.com"
+    spec["tls"][0]["hosts"] = ["www.example.com"]
+
+
+def metrics_on_the_requests_port(rendered: Rendered) -> None:
+    set_env("METRICS_PORT", "8000")(rendered)
+    api_container(rendered)["ports"][1].update(containerPort=8000)
+
+
 def open_database_to_all(rendered: Rendered) -> None:
     rendered.one("NetworkPolicy", "database-clients")["spec"]["podSelector"] = {}
 
@@ -132,7 +184,154 @@ MUTATIONS: dict[str, tuple[str, Mutation, Callable[[Rendered], None]]] = {
     "the api open on another port": (
         "prod",
         lambda r: api_ingress(r)["spec"]["ingress"][0]["ports"].append({"port": 9090}),
-        test_policy.test_the_api_accepts_traffic_on_its_port_only,
+        test_policy.test_the_api_accepts_requests_on_http_and_prometheus_on_metrics,
+    ),
+    "the metrics open beside the requests": (
+        "prod",
+        lambda r: api_ingress(r)["spec"]["ingress"][0]["ports"].append({"port": "metrics"}),
+        test_policy.test_the_api_accepts_requests_on_http_and_prometheus_on_metrics,
+    ),
+    "the metrics open to every pod": (
+        "prod",
+        lambda r: metrics_ingress(r).pop("from"),
+        test_policy.test_the_api_accepts_requests_on_http_and_prometheus_on_metrics,
+    ),
+    "the metrics open to every pod of the monitoring namespace": (
+        "prod",
+        lambda r: metrics_ingress(r)["from"][0].pop("podSelector"),
+        test_policy.test_the_api_accepts_requests_on_http_and_prometheus_on_metrics,
+    ),
+    "the metrics unreachable (their policy gone)": (
+        "prod",
+        lambda r: r.objects.remove(r.one("NetworkPolicy", "api-metrics")),
+        test_policy.test_the_api_accepts_requests_on_http_and_prometheus_on_metrics,
+    ),
+    "the metrics on the port users reach": (
+        "prod",
+        lambda r: r.one("Service", "api")["spec"]["ports"].append(
+            {"name": "metrics", "port": 9100, "targetPort": "metrics"}
+        ),
+        test_policy.test_metrics_are_reached_through_their_own_service_only,
+    ),
+    "the metrics Service behind one virtual IP": (
+        "prod",
+        lambda r: r.one("Service", "api-metrics")["spec"].pop("clusterIP"),
+        test_policy.test_metrics_are_reached_through_their_own_service_only,
+    ),
+    "the metrics port not METRICS_PORT": (
+        "prod",
+        lambda r: api_container(r)["ports"][1].update(containerPort=9200),
+        test_policy.test_the_api_shows_its_metrics_on_a_port_of_their_own,
+    ),
+    "METRICS_PORT on the requests' port": (
+        "prod",
+        metrics_on_the_requests_port,
+        test_policy.test_the_api_shows_its_metrics_on_a_port_of_their_own,
+    ),
+    "a body limit above MAX_BODY_BYTES at the Ingress": (
+        "prod",
+        annotate("proxy-body-size", "10m"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "the Ingress without its per-address connection limit": (
+        "prod",
+        annotate("limit-connections", None),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "more connections per address than compose allows": (
+        "prod",
+        annotate("limit-connections", "100"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "a connect timeout longer than compose's": (
+        "prod",
+        annotate("proxy-connect-timeout", "5"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "a read timeout left at the controller's 60 s": (
+        "prod",
+        annotate("proxy-read-timeout", None),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "a send timeout other than compose's": (
+        "prod",
+        annotate("proxy-send-timeout", "60"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "writes retried after they reached the api": (
+        "prod",
+        annotate("proxy-next-upstream", "error timeout non_idempotent"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "retries on the api's own 503": (
+        "prod",
+        annotate("proxy-next-upstream", "error timeout http_503"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "retries without end": (
+        "prod",
+        annotate("proxy-next-upstream-tries", "0"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "a timed-out request sent again": (
+        "prod",
+        annotate("proxy-next-upstream-timeout", "0"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "bodies streamed to the api as they trickle in": (
+        "prod",
+        annotate("proxy-request-buffering", "off"),
+        test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
+    ),
+    "an Ingress for a host the api refuses": (
+        "prod",
+        ingress_for_another_host,
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "the api answering to any Host": (
+        "prod",
+        api_config("PUBLIC_HOSTS", "*"),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "PUBLIC_HOSTS left at localhost": (
+        "prod",
+        api_config("PUBLIC_HOSTS", None),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "the Ingress to the metrics": (
+        "prod",
+        ingress_to_the_metrics,
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "the Ingress without TLS": (
+        "prod",
+        lambda r: ingress(r)["spec"].pop("tls"),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "an Ingress another controller takes (and ignores the limits of)": (
+        "prod",
+        lambda r: ingress(r)["spec"].update(ingressClassName="traefik"),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "an Ingress rule for every host": (
+        "prod",
+        lambda r: ingress(r)["spec"]["rules"][0].pop("host"),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "X-Forwarded-* believed from anyone": (
+        "prod",
+        api_config("FORWARDED_ALLOW_IPS", "*"),
+        test_policy.test_the_api_believes_forwarded_headers_from_its_proxies_only,
+    ),
+    "X-Forwarded-* believed from every address": (
+        "prod",
+        api_config("FORWARDED_ALLOW_IPS", "10.0.0.0/8,0.0.0.0/0"),
+        test_policy.test_the_api_believes_forwarded_headers_from_its_proxies_only,
+    ),
+    "the ingress controller's X-Forwarded-* not believed": (
+        "prod",
+        api_config("FORWARDED_ALLOW_IPS", None),
+        test_policy.test_the_api_believes_forwarded_headers_from_its_proxies_only,
     ),
     "every pod may reach the database": (
         "dev",  # where a pod other than the clients exists: the database
@@ -160,3 +359,69 @@ def test_the_policy_fails_on(renders: dict[str, Rendered], mutation: str) -> Non
     mutate(broken)
     with pytest.raises(AssertionError):
         guard(broken)
+
+
+ControllerMutation = Callable[[dict[str, Rendered], Rendered], None]
+
+
+def controller_config(name: str, value: str | None) -> ControllerMutation:
+    """A key of the ingress controller's ConfigMap changed, or gone (None)."""
+
+    def mutate(renders: dict[str, Rendered], controller: Rendered) -> None:
+        data = controller.one("ConfigMap", "ingress-nginx-controller")["data"]
+        if value is None:
+            del data[name]
+        else:
+            data[name] = value
+
+    return mutate
+
+
+def controller_in_the_overlay(renders: dict[str, Rendered], controller: Rendered) -> None:
+    renders["prod"].objects.append(copy.deepcopy(controller.objects[0]))
+
+
+# What breaks in the ingress controller's ConfigMap -> how (given the overlays' objects and
+# the controller's: its test reads both, for the api's own keep-alive).
+CONTROLLER_MUTATIONS: dict[str, ControllerMutation] = {
+    "request heads up to the controller's 33 KiB": controller_config(
+        "large-client-header-buffers", "4 8k"
+    ),
+    "a bigger first buffer than the head's budget leaves": controller_config(
+        "client-header-buffer-size", "4k"
+    ),
+    "the head's time left at the controller's 60 s": controller_config(
+        "client-header-timeout", None
+    ),
+    "a slow body held for longer than compose holds it": controller_config(
+        "client-body-timeout", "60"
+    ),
+    "idle keep-alive connections held for the controller's 75 s": controller_config(
+        "keep-alive", "75"
+    ),
+    "a 503 to an address past its connections": controller_config("limit-conn-status-code", "503"),
+    "a 503 to an address past a request rate": controller_config("limit-req-status-code", "503"),
+    "idle connections to the api kept past its own keep-alive": controller_config(
+        "upstream-keepalive-timeout", "60"
+    ),
+    "writes retried by the whole controller": controller_config("retry-non-idempotent", "true"),
+    "the controller's ConfigMap in the prod overlay, in the app's namespace": (
+        controller_in_the_overlay
+    ),
+    "the controller's ConfigMap in another namespace": (
+        lambda renders, c: c.objects[0]["metadata"].update(namespace="fastapi-stack")
+    ),
+}
+
+
+@pytest.mark.parametrize("mutation", list(CONTROLLER_MUTATIONS))
+def test_the_controller_policy_fails_on(
+    renders: dict[str, Rendered], controller: Rendered, mutation: str
+) -> None:
+    guard = test_policy.test_the_ingress_controller_carries_the_server_wide_limits
+    guard(controller, renders)  # passes on the real thing
+    broken_renders = {v: Rendered(v, copy.deepcopy(r.objects)) for v, r in renders.items()}
+    broken = Rendered(controller.variant, copy.deepcopy(controller.objects))
+    CONTROLLER_MUTATIONS[mutation](broken_renders, broken)
+    with pytest.raises(AssertionError):
+        guard(broken, broken_renders)

@@ -36,21 +36,34 @@ def test_every_variant_renders_objects(rendered: Rendered) -> None:
         assert obj["metadata"].get("namespace") or obj["kind"] == "Namespace", obj["kind"]
 
 
+def problems(rendered: Rendered, version: str) -> list[str]:
+    # Exactly this version's schemas: validate() would quietly fall back to an older one.
+    shipped = {".".join(v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()}
+    assert version in shipped, f"kubernetes-validate no longer ships {version}: {shipped}"
+    found = []
+    for obj in rendered.objects:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            found.append(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message}")
+    return found
+
+
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 @pytest.mark.usefixtures("no_network")
 def test_every_object_validates_against_the_pinned_schemas(
     rendered: Rendered, version: str
 ) -> None:
-    # Exactly this version's schemas: validate() would quietly fall back to an older one.
-    shipped = {".".join(v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()}
-    assert version in shipped, f"kubernetes-validate no longer ships {version}: {shipped}"
-    problems = []
-    for obj in rendered.objects:
-        try:
-            kubernetes_validate.validate(obj, version, strict=True)
-        except kubernetes_validate.ValidationError as exc:
-            problems.append(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message}")
-    assert not problems, "\n".join(problems)
+    found = problems(rendered, version)
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.usefixtures("no_network")
+def test_the_ingress_controller_s_configmap_validates(controller: Rendered, version: str) -> None:
+    assert [obj["kind"] for obj in controller.objects] == ["ConfigMap"]
+    found = problems(controller, version)
+    assert not found, "\n".join(found)
 
 
 @pytest.mark.usefixtures("no_network")
