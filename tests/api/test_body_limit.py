@@ -59,7 +59,7 @@ def test_an_endless_chunked_body_is_refused_long_before_it_ends(api_server: Runn
     answer = b""
     with socket.create_connection((url.host, url.port or 80), timeout=10) as sock:
         sock.sendall(
-            b"POST /users HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
         sock.setblocking(False)

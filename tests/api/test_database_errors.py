@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, UniqueConstraint
 from sqlalchemy.engine import URL
 
-from api.database_errors import CONSTRAINT_ANSWERS, answer_for
-from harness.processes import alembic, running_api
-from harness.revisions import BEFORE_HEAD
+from api.database_errors import CONSTRAINT_ANSWERS, Answer, answer_for
+from harness.databases import connect
+from harness.processes import running_api
+from harness.roles import as_owner
 from shared_models import Base
 from tests.api.factories import create_user, unique
 
@@ -74,13 +75,29 @@ def test_deleting_a_row_others_still_refer_to_is_409_whatever_the_constraint() -
         assert (answer.status, answer.detail) == (409, "other resources still refer to it")
 
 
-def test_a_schema_rolled_back_one_revision_still_names_the_taken_field(
-    empty_database: URL, log_dir: Path
+@pytest.mark.parametrize(
+    ("name", "answer"),
+    [(name, answer) for name, answer in CONSTRAINT_ANSWERS.items() if name.startswith("uq_")],
+)
+def test_each_unique_rule_answers_with_its_own_field(name: str, answer: Answer) -> None:
+    """uq_users_email says email, uq_users_lower_username username, and so on: the one
+    field whose value is taken (a race between two writes reaches these)."""
+    field = name.removeprefix("uq_users_").removeprefix("lower_").removesuffix("_key")
+    assert answer_for(UNIQUE, name) == answer
+    assert answer.detail == f"{field} is already taken"
+
+
+def test_whatever_unique_constraints_the_database_has_the_409_names_the_field(
+    migrated_database: URL, log_dir: Path
 ) -> None:
-    """After a rollback the older schema's constraints decide: each still has its answer."""
-    alembic(empty_database, "upgrade", BEFORE_HEAD)
+    """The plain unique constraints of an older schema, in place of the lowered indexes:
+    a taken value is still found and named (api.uniqueness asks, whichever rule says no)."""
+    with connect(as_owner(migrated_database)) as owner:
+        for column in ("username", "email"):
+            owner.execute(f"DROP INDEX uq_users_lower_{column}")
+            owner.execute(f"ALTER TABLE users ADD CONSTRAINT uq_users_{column} UNIQUE ({column})")
     with (
-        running_api(empty_database, log_dir, WEB_CONCURRENCY="1") as api,
+        running_api(migrated_database, log_dir, WEB_CONCURRENCY="1") as api,
         httpx.Client(base_url=api.base_url, timeout=30) as client,
     ):
         user = create_user(client)

@@ -52,7 +52,7 @@ def test_an_os_error_outside_the_database_is_a_500_not_database_unavailable(
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=served, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return await client.get("/broken-disk", headers={"X-Request-ID": "quote-me-1"})
 
     response = asyncio.run(call())
@@ -79,7 +79,7 @@ def test_an_unhandled_error_is_logged_once_with_its_traceback_and_id(
     async def call() -> httpx.Response:
         # raise_app_exceptions: an exception that escaped would be logged by the server too.
         transport = httpx.ASGITransport(app=served, raise_app_exceptions=True)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             return await client.get("/bug", headers={"X-Request-ID": "bug-7"})
 
     with caplog.at_level(logging.ERROR):

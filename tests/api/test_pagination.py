@@ -174,6 +174,6 @@ def test_sixteen_clients_paging_through_the_largest_posts_stay_within_memory(
             stop.set()
             sampler.join()
         assert counts == [300] * 16
-        assert set(worker_rss(api)) == workers, "a worker died"
+        assert set(worker_rss(api)) == workers, "a worker died:\n" + api.log()[-3000:]
     print(f"\npeak RSS per worker: {[f'{rss / MIB:.0f} MiB' for rss in peak.values()]}")
     assert max(peak.values()) < WORKER_RSS_BOUND, peak

@@ -13,7 +13,9 @@ FROM_THE_PATH = {"user_id"}
 
 
 def columns(model: type[Base]) -> set[str]:
-    return set(model.__table__.columns.keys())
+    """Every column but the identities the API derives from another (username_key from
+    username: shared_models.identity), which no client sends and no answer shows."""
+    return {c.key for c in model.__table__.columns if "identity_of" not in c.info}
 
 
 def fields(schema: type[BaseModel]) -> set[str]:

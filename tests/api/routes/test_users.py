@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import URL
 
+from harness.databases import connect
 from harness.processes import RunningApi
+from shared_models.identity import username_key
 from tests.api.factories import assert_validation_error, create_post, create_user, unique
 
 
@@ -282,3 +285,27 @@ def test_a_bad_patch_names_its_field_once_in_words(
     (error,) = response.json()["detail"]
     assert error["loc"] == ["body", field]
     assert why in error["msg"]
+
+
+@pytest.mark.parametrize("name", ["Zoe\u200dx", "\u202eZoe", "Zoe ", " Zoe", "Zo\u00a0e", "Zo\te"])
+def test_a_username_that_could_pass_for_another_is_422_saying_why(
+    client: httpx.Client, name: str
+) -> None:
+    user = create_user(client)
+    for response in (
+        client.post("/users", json={"username": name, "email": f"{unique()}@example.com"}),
+        client.patch(f"/users/{user['id']}", json={"username": name}),
+    ):
+        assert_validation_error(response, "username")
+        (error,) = response.json()["detail"]
+        assert "must not" in error["msg"]
+
+
+def test_the_api_writes_each_username_s_key(client: httpx.Client, api_database: URL) -> None:
+    user = create_user(client, username=unique("Straße"))
+    renamed = unique("\uff3aoe")  # a fullwidth Z
+    client.patch(f"/users/{user['id']}", json={"username": renamed})
+    with connect(api_database) as db:
+        row = db.execute("SELECT username_key FROM users WHERE id = %s", (user["id"],)).fetchone()
+    assert row is not None
+    assert row[0] == username_key(renamed) == renamed.replace("\uff3a", "z").lower()

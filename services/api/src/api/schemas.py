@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -16,14 +17,26 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from shared_models.identity import refusal
 from shared_models.post import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH
 from shared_models.user import BIO_MAX_LENGTH, EMAIL_MAX_LENGTH, USERNAME_MAX_LENGTH
 
 # PostgreSQL text cannot hold NUL; refusing it here keeps it a 422, not a 500.
 NO_NUL = r"^[^\x00]*$"
 
+
+def visibly_distinct(username: str) -> str:
+    """A username that cannot pass for another: shared_models.identity's refusal."""
+    why = refusal(username)
+    if why is not None:
+        raise ValueError(why)
+    return username
+
+
 Username = Annotated[
-    str, StringConstraints(min_length=1, max_length=USERNAME_MAX_LENGTH, pattern=NO_NUL)
+    str,
+    StringConstraints(min_length=1, max_length=USERNAME_MAX_LENGTH, pattern=NO_NUL),
+    AfterValidator(visibly_distinct),
 ]
 Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH)]
 Bio = Annotated[str, StringConstraints(max_length=BIO_MAX_LENGTH, pattern=NO_NUL)]

@@ -81,7 +81,7 @@ USERS_PAGE = register(compiled(keyset(USER_COLUMNS, User.id)))
 CREATE_USER = register(
     compiled(
         pg_insert(User).on_conflict_do_nothing().returning(*USER_COLUMNS),
-        columns=UserCreate.model_fields,
+        columns=[*UserCreate.model_fields, "username_key"],
     )
 )
 USER_TAKEN = register(compiled(taken()))

@@ -34,6 +34,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.util import ClauseAdapter
 
 from shared_models import User
+from shared_models.identity import username_key
 
 
 @dataclass(frozen=True)
@@ -106,3 +107,11 @@ def taken() -> Select[Any]:
         for f in UNIQUE_FIELDS
     ]
     return select(*by_field).where(other.c.id != bindparam("user_id"), or_(*held))
+
+
+def with_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the username's key beside the username (shared_models.identity):
+    the API writes it with every username it stores."""
+    if "username" not in values:
+        return values
+    return {**values, "username_key": username_key(values["username"])}

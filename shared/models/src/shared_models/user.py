@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Identity, Index, String, func
+from sqlalchemy import BigInteger, Identity, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared_models.base import Base
@@ -20,8 +20,11 @@ class User(Base):
 
     # bigint identity: the SQL-standard successor of serial, with room to grow.
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    # Stored as given, unique regardless of case: see the indexes below.
+    # Stored and shown as given; one user per username_key (shared_models.identity).
     username: Mapped[str] = mapped_column(String(USERNAME_MAX_LENGTH))
+    # The username's identity, written by the API with every username. Nullable while
+    # the rows from before it are backfilled (see the revisions "username keys ...").
+    username_key: Mapped[str | None] = mapped_column(Text, info={"identity_of": "username"})
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
     bio: Mapped[str | None] = mapped_column(String(BIO_MAX_LENGTH))
 

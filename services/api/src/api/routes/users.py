@@ -18,7 +18,7 @@ from api.statements import (
     updating_user,
 )
 from api.strict_json import StrictJsonRoute
-from api.uniqueness import UNIQUE_FIELDS
+from api.uniqueness import UNIQUE_FIELDS, with_keys
 
 router = APIRouter(tags=["users"], route_class=StrictJsonRoute)
 
@@ -36,7 +36,7 @@ CONFLICT = "conflicts with an existing resource"
 )
 async def create_user(body: UserCreate, db: Db) -> Response:
     # No check-then-insert: the unique indexes decide; a taken value writes nothing.
-    values = body.model_dump()
+    values = with_keys(body.model_dump())
     for _ in range(ATTEMPTS):
         row = await db.fetchrow(CREATE_USER, **values)
         if row is not None:
@@ -73,7 +73,7 @@ async def get_user(user_id: UserId, db: Db) -> Response:
     responses=documented(404, 409, 413, 503),
 )
 async def update_user(user_id: UserId, body: UserUpdate, db: Db) -> Response:
-    changes = body.model_dump(exclude_unset=True)
+    changes = with_keys(body.model_dump(exclude_unset=True))
     if not changes:
         return await get_user(user_id, db)
     statement = updating_user(changes)
