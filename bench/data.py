@@ -25,7 +25,9 @@ def seed_statements(users: int, posts: int) -> list[str]:
     run inside the implicit transaction of a multi-statement query."""
     users, posts = int(users), int(posts)  # formatted into the SQL: integers only
     return [
-        "INSERT INTO users (username, email, bio) SELECT 'user' || g, 'user' || g ||"
+        # username_key: a lowercase ASCII name is its own key (shared_models.identity).
+        "INSERT INTO users (username, username_key, email, bio) SELECT 'user' || g, 'user' || g,"
+        " 'user' || g ||"
         " '@example.com', CASE WHEN g % 3 = 0 THEN 'Bio of user ' || g END"
         f" FROM generate_series(1, {users}) g",
         "INSERT INTO posts (title, content, user_id, date_posted)"

@@ -143,7 +143,10 @@ def test_sixteen_clients_paging_through_the_largest_posts_stay_within_memory(
     4 UTF-8 bytes), 16 clients each reading pages of 100 at once: every worker stays
     under WORKER_RSS_BOUND and none is replaced."""
     with connect(as_owner(migrated_database)) as owner:
-        owner.execute("INSERT INTO users (username, email) VALUES ('big', 'big@example.com')")
+        owner.execute(
+            "INSERT INTO users (username, username_key, email)"
+            " VALUES ('big', 'big', 'big@example.com')"
+        )
         owner.execute(
             "INSERT INTO posts (title, content, user_id)"
             " SELECT 'post ' || n, repeat(chr(128512), %s), (SELECT id FROM users)"

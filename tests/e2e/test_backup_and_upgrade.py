@@ -126,7 +126,12 @@ def test_a_volume_and_env_file_from_before_upgrade_on_the_next_make_up(
     psql(stack, "CREATE ROLE app_api LOGIN PASSWORD 'old-api-password-0123456789'", user="app")
     superuser_url = "postgresql://app:old-superuser-password-0123456789@db:5432/app"
     then("run", "--rm", "--no-deps", "-e", f"DATABASE_URL={superuser_url}", "migrator")
-    psql(stack, "INSERT INTO users (username, email) VALUES ('veteran', 'v@x.org')", user="app")
+    psql(
+        stack,
+        "INSERT INTO users (username, username_key, email)"
+        " VALUES ('veteran', 'veteran', 'v@x.org')",
+        user="app",
+    )
     assert psql(stack, OWNERS, user="app") == "app"
     then("stop")
 

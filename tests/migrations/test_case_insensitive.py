@@ -51,7 +51,7 @@ def test_existing_case_duplicates_stop_the_revision_and_change_nothing(
         ids = {str(n): int(str(i)) for i, n in db.execute("SELECT id, username FROM users")}
     before = unique_things(before_revision)
 
-    result = alembic(before_revision, "upgrade", "head", check=False)
+    result = alembic(before_revision, "upgrade", REVISION, check=False)
 
     assert result.returncode != 0
     assert "1 username(s) are shared by users that differ only by case" in result.stderr
@@ -65,7 +65,7 @@ def test_existing_case_duplicates_stop_the_revision_and_change_nothing(
     with connect(before_revision) as db:  # what the message says to do
         db.execute("UPDATE users SET username = username || '-' || id WHERE username = 'ada'")
         db.execute("UPDATE users SET email = 'bob-2@x.org' WHERE username = 'bob2'")
-    alembic(before_revision, "upgrade", "head")
+    alembic(before_revision, "upgrade", REVISION)
     assert unique_things(before_revision) == ["uq_users_lower_email", "uq_users_lower_username"]
 
 
@@ -77,7 +77,7 @@ def test_an_invalid_leftover_of_an_interrupted_build_is_replaced(before_revision
             db.execute("CREATE UNIQUE INDEX CONCURRENTLY uq_users_lower_username ON users ((1))")
     assert "uq_users_lower_username (INVALID)" in unique_things(before_revision)
 
-    alembic(before_revision, "upgrade", "head")
+    alembic(before_revision, "upgrade", REVISION)
 
     assert unique_things(before_revision) == ["uq_users_lower_email", "uq_users_lower_username"]
     with connect(before_revision) as db, pytest.raises(psycopg.errors.UniqueViolation):

@@ -33,11 +33,18 @@ def test_upgrade_head_builds_the_schema_of_the_models(empty_database: URL) -> No
         users = {column["name"]: column for column in schema.get_columns("users")}
         assert users["username"]["nullable"] is False
         assert users["bio"]["nullable"] is True
-        # Unique regardless of case: indexes on lower(), no plain constraints left.
+        assert users["username_key"]["nullable"] is False
+        # One user per username key (shared_models.identity), per lowered email: unique
+        # indexes, no plain constraints.
         assert schema.get_unique_constraints("users") == []
-        unique = {i["name"]: i["expressions"] for i in schema.get_indexes("users") if i["unique"]}
+        unique = {
+            i["name"]: i.get("expressions", i["column_names"])
+            for i in schema.get_indexes("users")
+            if i["unique"]
+        }
         assert unique == {
             "uq_users_lower_username": ["lower(username::text)"],
+            "uq_users_username_key": ["username_key"],
             "uq_users_lower_email": ["lower(email::text)"],
         }
         (foreign_key,) = schema.get_foreign_keys("posts")
@@ -55,7 +62,10 @@ def test_downgrade_past_bio_drops_it_and_upgrade_brings_it_back_keeping_rows(
     migrated_database: URL,
 ) -> None:
     with connect(migrated_database) as db:
-        db.execute("INSERT INTO users (username, email, bio) VALUES ('ada', 'ada@x.org', 'hi')")
+        db.execute(
+            "INSERT INTO users (username, username_key, email, bio)"
+            " VALUES ('ada', 'ada', 'ada@x.org', 'hi')"
+        )
 
     alembic(migrated_database, "downgrade", str(BEFORE_BIO))
     assert current_revision(migrated_database) == BEFORE_BIO

@@ -24,7 +24,9 @@ def as_api(migrated_database: URL) -> Iterator[Connection]:
 
 
 def test_api_role_reads_and_writes_rows(as_api: Connection) -> None:
-    as_api.execute("INSERT INTO users (username, email) VALUES ('r', 'r@example.com')")
+    as_api.execute(
+        "INSERT INTO users (username, username_key, email) VALUES ('r', 'r', 'r@example.com')"
+    )
     as_api.execute("UPDATE users SET bio = 'b' WHERE username = 'r'")
     row = as_api.execute("SELECT id, bio FROM users WHERE username = 'r'").fetchone()
     assert row is not None

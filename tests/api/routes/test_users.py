@@ -309,3 +309,32 @@ def test_the_api_writes_each_username_s_key(client: httpx.Client, api_database: 
         row = db.execute("SELECT username_key FROM users WHERE id = %s", (user["id"],)).fetchone()
     assert row is not None
     assert row[0] == username_key(renamed) == renamed.replace("\uff3a", "z").lower()
+
+
+LOOK_ALIKES = [
+    ("Jos\u00e9", "Jose\u0301"),  # composed, and e + a combining accent
+    ("Zoe", "\uff3aoe"),  # a fullwidth Z
+    ("stra\u00dfe", "STRASSE"),  # full case folding: PostgreSQL's lower() keeps the ß
+    ("Ada", "ADA"),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), LOOK_ALIKES)
+def test_names_that_look_alike_are_one_user_shown_as_first_given(
+    client: httpx.Client, first: str, second: str
+) -> None:
+    tag = unique("")
+    user = create_user(client, username=first + tag)
+    other = create_user(client)
+    taken = (
+        client.post("/users", json={"username": second + tag, "email": f"{unique()}@x.org"}),
+        client.patch(f"/users/{other['id']}", json={"username": second + tag}),
+    )
+    for response in taken:
+        assert response.status_code == 409, response.text
+        assert response.json()["detail"] == "username is already taken"
+    assert client.get(f"/users/{user['id']}").json()["username"] == first + tag
+    # Its owner may respell it: the same identity is not "another user's".
+    renamed = client.patch(f"/users/{user['id']}", json={"username": second + tag})
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["username"] == second + tag

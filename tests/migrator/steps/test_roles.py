@@ -77,7 +77,10 @@ def test_a_database_from_before_the_owner_role_is_handed_over(server_url: URL) -
     try:
         migrate_in_process(legacy, "upgrade", "head")
         with connect(legacy) as db:
-            db.execute("INSERT INTO users (username, email) VALUES ('old', 'old@example.com')")
+            db.execute(
+                "INSERT INTO users (username, username_key, email)"
+                " VALUES ('old', 'old', 'old@example.com')"
+            )
         assert owners_of_public(legacy) == {server_url.username}
 
         set_up_roles(legacy)

@@ -63,6 +63,8 @@ STILL_REFERENCED = Answer(409, "other resources still refer to it")
 CONSTRAINT_ANSWERS: dict[str, Answer] = {
     # Case-insensitive since revision c5b7e2f91d3a; the plain constraints before it are
     # still known, for a database rolled back past it.
+    # One user per username identity since revision 8101fe3d7927 (shared_models.identity).
+    "uq_users_username_key": Answer(409, "username is already taken"),
     "uq_users_lower_username": Answer(409, "username is already taken"),
     "uq_users_lower_email": Answer(409, "email is already taken"),
     "uq_users_username": Answer(409, "username is already taken"),

@@ -39,18 +39,25 @@ from shared_models.identity import username_key
 
 @dataclass(frozen=True)
 class UniqueRule:
-    column: Column[Any]  # the column it is about, named like the body's field
+    column: Column[Any]  # the column it is about
     expression: ColumnElement[Any]  # what must be unique: the column, or lower(column)
 
     @property
     def field(self) -> str:
+        """The body's field a clash is reported on: the column's own name, or for a key
+        the API derives (username_key) the field it is the identity of."""
+        return str(self.column.info.get("identity_of", self.column.key))
+
+    @property
+    def parameter(self) -> str:
+        """The statement parameter holding the column's value (api.uniqueness.with_keys)."""
         return str(self.column.key)
 
     def held_by(self, rows: FromClause) -> ColumnElement[bool]:
         """A row of ``rows`` already holds the value given as the parameter ``field``."""
 
         def value_for_column(element: Any, **_: Any) -> Any:
-            return bindparam(self.field) if element is self.column else None
+            return bindparam(self.parameter) if element is self.column else None
 
         given: ColumnElement[Any] = visitors.replacement_traverse(
             self.expression, {}, value_for_column
@@ -79,6 +86,7 @@ def unique_rules(table: Table) -> list[UniqueRule]:
 USERS: Table = User.__table__  # type: ignore[assignment]
 USER_RULES = unique_rules(USERS)
 UNIQUE_FIELDS = tuple(dict.fromkeys(rule.field for rule in USER_RULES))
+UNIQUE_PARAMETERS = tuple(dict.fromkeys(rule.parameter for rule in USER_RULES))
 
 
 def held_by_another(fields: Iterable[str]) -> tuple[FromClause, list[ColumnElement[bool]]]:

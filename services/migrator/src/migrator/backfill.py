@@ -66,6 +66,9 @@ class Backfill:
     columns: str  # what each batch reads of a row, the key included: "id, username"
     change: ChangeRows
     key: str = "id"  # unique and ordered: the primary key
+    # Only the rows still to change (say "username_key IS NULL"): a rerun, or a second
+    # pass for rows written meanwhile, then locks and changes only those.
+    where: str | None = None
 
 
 @dataclass
@@ -112,7 +115,10 @@ def run_backfill(
     """Run ``backfill`` to its end on ``connection`` (autocommit); returns the rows changed
     by this run. Raises BackfillStoppedError when stopped, with the progress kept."""
     settings = settings or BackfillSettings.load()
-    connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        # Inside alembic's autocommit_block it is already (with a transaction of its
+        # own that only SQLAlchemy sees: the level cannot be set again then).
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
     connection.execute(CREATE_PROGRESS)
     bounds = connection.execute(
         text(f"SELECT coalesce(min({backfill.key}), 0) - 1, coalesce(max({backfill.key}), 0) "  # noqa: S608
@@ -190,10 +196,11 @@ def one_batch(
             text(f"SELECT last_key FROM {PROGRESS} WHERE name = :name FOR UPDATE"),  # noqa: S608
             {"name": backfill.name},
         ).scalar_one()
+        still_to_do = f" AND ({backfill.where})" if backfill.where else ""
         rows = connection.execute(
             text(f"SELECT {backfill.columns} FROM {backfill.table} "  # noqa: S608
-                 f"WHERE {backfill.key} > :last ORDER BY {backfill.key} LIMIT :size "
-                 "FOR NO KEY UPDATE"),
+                 f"WHERE {backfill.key} > :last{still_to_do} ORDER BY {backfill.key} "
+                 "LIMIT :size FOR NO KEY UPDATE"),
             {"last": last, "size": settings.migrator_backfill_batch_size},
         ).all()  # fmt: skip
         if not rows:

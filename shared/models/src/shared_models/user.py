@@ -22,9 +22,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # Stored and shown as given; one user per username_key (shared_models.identity).
     username: Mapped[str] = mapped_column(String(USERNAME_MAX_LENGTH))
-    # The username's identity, written by the API with every username. Nullable while
-    # the rows from before it are backfilled (see the revisions "username keys ...").
-    username_key: Mapped[str | None] = mapped_column(Text, info={"identity_of": "username"})
+    # The username's identity, written by the API with every username: unique (below).
+    username_key: Mapped[str] = mapped_column(Text, info={"identity_of": "username"})
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
     bio: Mapped[str | None] = mapped_column(String(BIO_MAX_LENGTH))
 
@@ -40,4 +39,7 @@ class User(Base):
 # extension, no column type change and so no table rewrite, and the API keeps its
 # varchar lengths). A plain unique constraint would only be a weaker copy of these.
 Index("uq_users_lower_username", func.lower(User.username), unique=True)
+# One user per username identity: "José" however it is typed, "Zoe" in any width or
+# case, "straße" and "STRASSE" (shared_models.identity).
+Index("uq_users_username_key", User.username_key, unique=True)
 Index("uq_users_lower_email", func.lower(User.email), unique=True)

@@ -18,7 +18,7 @@ from api.statements import (
     updating_user,
 )
 from api.strict_json import StrictJsonRoute
-from api.uniqueness import UNIQUE_FIELDS, with_keys
+from api.uniqueness import UNIQUE_FIELDS, UNIQUE_PARAMETERS, with_keys
 
 router = APIRouter(tags=["users"], route_class=StrictJsonRoute)
 
@@ -91,7 +91,7 @@ async def update_user(user_id: UserId, body: UserUpdate, db: Db) -> Response:
 async def refuse_if_taken(db: Db, values: dict[str, Any], user_id: int) -> None:
     """A 409 naming the first unique field whose value another user holds; else return
     (it was released meanwhile: the write is tried again)."""
-    given = {field: values.get(field) for field in UNIQUE_FIELDS}
+    given = {parameter: values.get(parameter) for parameter in UNIQUE_PARAMETERS}
     taken = await db.fetchrow(USER_TAKEN, user_id=user_id, **given)
     for field in UNIQUE_FIELDS:
         if taken is not None and taken[field]:

@@ -27,8 +27,9 @@ POSTS_PER_USER = 10
 
 # ON CONFLICT DO NOTHING: whichever unique rule a demo user would break, it is skipped.
 DEMO_USERS = text(r"""
-INSERT INTO users (username, email, bio)
+INSERT INTO users (username, username_key, email, bio)
 SELECT 'demo_' || lpad(g::text, 4, '0'),
+       'demo_' || lpad(g::text, 4, '0'),  -- lowercase ASCII: its own key (shared_models.identity)
        'demo_' || lpad(g::text, 4, '0') || '@example.com',
        CASE WHEN g % 3 = 0 THEN 'Demo user number ' || g || '.' END
 FROM generate_series(1, :users) AS g
