@@ -80,7 +80,7 @@ def test_deleting_a_row_others_still_refer_to_is_409_whatever_the_constraint() -
     [(name, answer) for name, answer in CONSTRAINT_ANSWERS.items() if name.startswith("uq_")],
 )
 def test_each_unique_rule_answers_with_its_own_field(name: str, answer: Answer) -> None:
-    """uq_users_email says email, uq_users_lower_username username, and so on: the one
+    """uq_users_email says email, uq_users_username_key username, and so on: the one
     field whose value is taken (a race between two writes reaches these)."""
     field = name.removeprefix("uq_users_").removeprefix("lower_").removesuffix("_key")
     assert answer_for(UNIQUE, name) == answer
@@ -90,11 +90,14 @@ def test_each_unique_rule_answers_with_its_own_field(name: str, answer: Answer) 
 def test_whatever_unique_constraints_the_database_has_the_409_names_the_field(
     migrated_database: URL, log_dir: Path
 ) -> None:
-    """The plain unique constraints of an older schema, in place of the lowered indexes:
+    """Plain unique constraints, as an older schema had, in place of the model's indexes:
     a taken value is still found and named (api.uniqueness asks, whichever rule says no)."""
     with connect(as_owner(migrated_database)) as owner:
-        for column in ("username", "email"):
-            owner.execute(f"DROP INDEX uq_users_lower_{column}")
+        for index, column in (
+            ("uq_users_username_key", "username"),
+            ("uq_users_lower_email", "email"),
+        ):
+            owner.execute(f"DROP INDEX {index}")
             owner.execute(f"ALTER TABLE users ADD CONSTRAINT uq_users_{column} UNIQUE ({column})")
     with (
         running_api(migrated_database, log_dir, WEB_CONCURRENCY="1") as api,

@@ -8,12 +8,11 @@ from api.uniqueness import UNIQUE_FIELDS, UNIQUE_PARAMETERS, USER_RULES, with_ke
 
 def test_each_unique_index_of_users_is_a_rule_on_a_field_a_client_sends() -> None:
     assert [(rule.field, rule.parameter) for rule in USER_RULES] == [
-        ("username", "username"),  # lower(username): case-insensitive, from c5b7e2f91d3a
         ("username", "username_key"),  # one user per identity (shared_models.identity)
         ("email", "email"),
     ]
     assert UNIQUE_FIELDS == ("username", "email")
-    assert UNIQUE_PARAMETERS == ("username", "username_key", "email")
+    assert UNIQUE_PARAMETERS == ("username_key", "email")
 
 
 def test_the_key_goes_with_a_username_and_only_with_one() -> None:

@@ -43,7 +43,6 @@ def test_upgrade_head_builds_the_schema_of_the_models(empty_database: URL) -> No
             if i["unique"]
         }
         assert unique == {
-            "uq_users_lower_username": ["lower(username::text)"],
             "uq_users_username_key": ["username_key"],
             "uq_users_lower_email": ["lower(email::text)"],
         }

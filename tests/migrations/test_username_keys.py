@@ -18,6 +18,7 @@ from shared_models.identity import username_key
 EXPAND = revision_named("username keys: expand")
 BACKFILL = revision_named("username keys: backfill")
 ENFORCE = revision_named("username keys: unique and required")
+CONTRACT = revision_named("username keys: contract")
 
 NAMES = [
     "Ada",
@@ -188,3 +189,23 @@ def test_downgrade_to_the_expand_and_up_again_keeps_every_user(expanded: URL) ->
     assert nullable(expanded)
     alembic(expanded, "upgrade", ENFORCE)
     assert keys(expanded) == {name: username_key(name) for name in NAMES}
+
+
+def test_names_one_under_lower_but_two_by_key_stop_the_contract_s_downgrade(
+    migrated_database: URL,
+) -> None:
+    """İstanbul and istanbul are two users at head; lower() makes them one (in the
+    server's UTF-8 locale), so the lower(username) index cannot come back over them."""
+    dotted = "\u0130stanbul"
+    ids = add_users(migrated_database, [dotted, "istanbul"], keyed=True)
+    result = alembic(migrated_database, "downgrade", ENFORCE, check=False)
+    assert result.returncode != 0
+    assert "1 username(s) are one under lower() but two users by their keys" in result.stderr
+    assert f"ids {ids[dotted]}, {ids['istanbul']}" in result.stderr
+    assert revision_of(migrated_database) == CONTRACT
+
+    with connect(migrated_database) as db:
+        db.execute("UPDATE users SET username = 'istanbul-2', username_key = 'istanbul-2'"
+                   " WHERE username = 'istanbul'")  # fmt: skip
+    alembic(migrated_database, "downgrade", ENFORCE)
+    alembic(migrated_database, "upgrade", "head")

@@ -338,3 +338,13 @@ def test_names_that_look_alike_are_one_user_shown_as_first_given(
     renamed = client.patch(f"/users/{user['id']}", json={"username": second + tag})
     assert renamed.status_code == 200, renamed.text
     assert renamed.json()["username"] == second + tag
+
+
+def test_a_dotted_capital_i_is_a_letter_of_its_own(client: httpx.Client) -> None:
+    """Case folding keeps İ's dot (i + U+0307), where lower() in most locales dropped it:
+    İstanbul and istanbul are two users, as in Unicode and RFC 8265."""
+    tag = unique("")
+    dotted = create_user(client, username=f"\u0130stanbul{tag}")
+    plain = create_user(client, username=f"istanbul{tag}")
+    assert dotted["id"] != plain["id"]
+    assert dotted["username"] == f"\u0130stanbul{tag}"

@@ -34,12 +34,10 @@ class User(Base):
     )
 
 
-# "Ada" and "ada" are one user, as are Ada@Example.com and ada@example.com: unique
-# indexes on the lowered values (lower() expression indexes rather than citext: no
-# extension, no column type change and so no table rewrite, and the API keeps its
-# varchar lengths). A plain unique constraint would only be a weaker copy of these.
-Index("uq_users_lower_username", func.lower(User.username), unique=True)
-# One user per username identity: "José" however it is typed, "Zoe" in any width or
-# case, "straße" and "STRASSE" (shared_models.identity).
+# One user per username identity: "Ada" and "ADA", "José" however it is typed, "Zoe" in
+# any width, "straße" and "STRASSE" (shared_models.identity).
 Index("uq_users_username_key", User.username_key, unique=True)
+# Ada@Example.com and ada@example.com are one email: a unique index on the lowered value
+# (an expression index rather than citext: no extension, no column type change and so
+# no table rewrite). A plain unique constraint would only be a weaker copy of it.
 Index("uq_users_lower_email", func.lower(User.email), unique=True)
