@@ -14,7 +14,7 @@ export GIT_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo un
 # would otherwise compile every imported module in every process the tests start.
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help up down logs ps migrate downgrade revision history current check seed psql \
+.PHONY: help up down logs ps migrate downgrade revision history current plan check seed psql \
 	release test test-quick bench lint fmt lock docs move-passwords backup restore kube-dev-secrets
 
 help: ## List the targets
@@ -63,6 +63,9 @@ history: ## List the revisions
 
 current: ## Show the revision the database is at
 	$(MIGRATOR) current --verbose
+
+plan: ## What each pending revision will lock, on how many rows, with a verdict: make plan [json=1]
+	$(COMPOSE) run --rm --entrypoint python migrator -m migrator.plan $(if $(json),--json)
 
 check: ## Fail if the models and the migrations disagree
 	$(MIGRATOR) check

@@ -8,6 +8,8 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL
 
+from migrator.settings import plan_database
+
 
 def _dsn(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -30,13 +32,14 @@ def create_database(server_url: URL, prefix: str = "test", template: URL | None 
 
 
 def drop_database(database_url: URL) -> None:
+    """The database, and its scratch copy for `make plan` if the roles step made one."""
     server_url = database_url.set(database="postgres")
-    admin_execute(
-        server_url,
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(database_url.database or "")
-        ),
-    )
+    name = database_url.database or ""
+    for database in (name, plan_database(name)):
+        admin_execute(
+            server_url,
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)),
+        )
 
 
 def connect(database_url: URL) -> psycopg.Connection[tuple[object, ...]]:

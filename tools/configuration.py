@@ -27,6 +27,7 @@ from pydantic_core import PydanticUndefined
 from api.settings import SETTINGS as API_SETTINGS
 from migrator.settings import (
     MIGRATOR_SETTINGS,
+    PLAN_SETTINGS,
     ROLES_SETTINGS,
     SECRETS_SETTINGS,
     SEED_SETTINGS,
@@ -51,6 +52,7 @@ PROGRAMS: dict[str, Program] = {
     "roles": Program("roles", ROLES_SETTINGS),
     "migrator": Program("migrator", MIGRATOR_SETTINGS),
     "seed": Program("migrator", SEED_SETTINGS),  # `make seed`, in the migrator's image
+    "plan": Program("migrator", PLAN_SETTINGS),  # `make plan`, in the migrator's image
     "api": Program("api", API_SETTINGS),
 }
 

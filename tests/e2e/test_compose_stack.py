@@ -51,6 +51,10 @@ def test_the_readme_flow_keeps_data_across_migrations_and_restarts(stack: Compos
     downgraded = stack.run("migrator", "downgrade", "-1")
     assert f"Running downgrade {HEAD_REVISION} -> {BEFORE_HEAD}" in downgraded
     assert BEFORE_HEAD in stack.run("migrator", "current")
+    # `make plan`: the pending revision, found on the scratch database the roles step made.
+    plan = stack("run", "--rm", "-T", "--entrypoint", "python", "migrator", "-m", "migrator.plan")
+    assert f"is at {BEFORE_HEAD}; head is {HEAD_REVISION}: 1 revision(s)" in plan.stdout
+    assert "Verdict: safe" in plan.stdout, plan.stdout + plan.stderr
     upgraded = stack.run("migrator", "upgrade", "head")
     assert f"Running upgrade {BEFORE_HEAD} -> {HEAD_REVISION}" in upgraded
     assert f"{HEAD_REVISION} (head)" in stack.run("migrator", "current")

@@ -26,6 +26,7 @@ from harness.processes import (
 )
 from migrator import runner
 from migrator.settings import MigratorSettings
+from migrator.plan import __main__ as plan
 from migrator.steps import roles, secrets, seed
 from shared_models.logs import LogSettings
 from shared_models.settings import DatabaseSettings, EnvSettings
@@ -94,6 +95,7 @@ def test_each_step_starts_with_the_settings_it_is_documented_to_read(
     )
     assert first_start(monkeypatch, roles, roles.main) == ("roles", PROGRAMS["roles"].settings)
     assert first_start(monkeypatch, seed, seed.main) == ("seed", PROGRAMS["seed"].settings)
+    assert first_start(monkeypatch, plan, plan.main) == ("plan", PROGRAMS["plan"].settings)
 
 
 def test_the_migrator_checks_what_each_kind_of_command_reads() -> None:
@@ -126,6 +128,8 @@ COMMANDS = {
     "migrator --sql": Command("migrator", alembic_command(ALEMBIC_INI, "upgrade", "head", "--sql"),
                               ("MIGRATOR_STATEMENT_TIMEOUT", "-27182")),
     "seed": Command("seed", [*MODULE, "migrator.steps.seed"], ("POSTGRES_PORT", "s3cret-port")),
+    "plan": Command("plan", [*MODULE, "migrator.plan", "-c", str(ALEMBIC_INI)],
+                    ("MIGRATOR_BACKFILL_BATCH_SIZE", "-161803")),
     "api": Command("api", gunicorn_command(PRODUCTION_GUNICORN_CONFIG), ("DB_POOL_SIZE", "-4242")),
 }  # fmt: skip
 

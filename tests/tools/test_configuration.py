@@ -31,7 +31,7 @@ def settings_classes() -> list[type[EnvSettings]]:
 
 
 def test_each_service_gets_what_its_programs_read() -> None:
-    assert list(PROGRAMS) == ["secrets", "roles", "migrator", "seed", "api"]  # start order
+    assert list(PROGRAMS) == ["secrets", "roles", "migrator", "seed", "plan", "api"]  # start order
     assert set(SERVICE_SETTINGS) == {program.service for program in PROGRAMS.values()}
     for name, program in PROGRAMS.items():
         assert set(program.settings) <= set(SERVICE_SETTINGS[program.service]), name

@@ -27,4 +27,4 @@ if offline:
 elif connectable is None:
     runner.run_online(target_metadata)
 else:
-    runner.run_on_callers(target_metadata, connectable)
+    runner.run_on_callers(target_metadata, connectable, config.attributes.get("on_version_apply"))

@@ -42,6 +42,9 @@ from migrator.settings import BackfillSettings
 log = logging.getLogger("migrator.backfill")
 
 PROGRESS = "migrator_backfill"
+# `make plan` (migrator.plan) puts a list under this key of the connection's info: a
+# backfill is then added to it, to be reported, and not run.
+PLANNED_BACKFILLS = "migrator.planned_backfills"
 CREATE_PROGRESS = text(f"""
 CREATE TABLE IF NOT EXISTS {PROGRESS} (
     name text PRIMARY KEY,
@@ -115,6 +118,10 @@ def run_backfill(
     """Run ``backfill`` to its end on ``connection`` (autocommit); returns the rows changed
     by this run. Raises BackfillStoppedError when stopped, with the progress kept."""
     settings = settings or BackfillSettings.load()
+    planned = connection.info.get(PLANNED_BACKFILLS)
+    if planned is not None:
+        planned.append((backfill, settings))
+        return 0
     if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         # Inside alembic's autocommit_block it is already (with a transaction of its
         # own that only SQLAlchemy sees: the level cannot be set again then).

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import NoReturn
 
 from alembic import context
@@ -101,8 +102,12 @@ class RevisionLog:
         self.mark = now
 
 
+# alembic's on_version_apply: called after each revision, inside its transaction.
+OnVersionApply = Callable[..., None]
+
+
 def run_on(
-    metadata: MetaData, connection: Connection, revision_log: RevisionLog | None = None
+    metadata: MetaData, connection: Connection, revision_log: OnVersionApply | None = None
 ) -> None:
     configure(metadata, connection=connection, on_version_apply=revision_log or RevisionLog())
     with context.begin_transaction():
@@ -133,13 +138,18 @@ def run_offline(metadata: MetaData) -> None:
         context.run_migrations()
 
 
-def run_on_callers(metadata: MetaData, connectable: Engine | Connection) -> None:
+def run_on_callers(
+    metadata: MetaData,
+    connectable: Engine | Connection,
+    on_version_apply: OnVersionApply | None = None,
+) -> None:
     """A caller's Engine (connect, run, commit) or Connection, which must have no
     transaction open: each revision begins and commits its own, and the caller's
-    connection is left with nothing pending."""
+    connection is left with nothing pending. The caller may watch each revision end
+    (``config.attributes["on_version_apply"]``, as migrator.plan does)."""
     if isinstance(connectable, Engine):
         with connectable.connect() as connection:
-            run_on(metadata, connection)
+            run_on(metadata, connection, on_version_apply)
             connection.commit()
         return
     if connectable.in_transaction():
@@ -147,7 +157,7 @@ def run_on_callers(metadata: MetaData, connectable: Engine | Connection) -> None
             "config.attributes['connection'] has a transaction open; commit or roll it "
             "back first, so each revision runs in a transaction of its own"
         )
-    run_on(metadata, connectable)
+    run_on(metadata, connectable, on_version_apply)
 
 
 def run_online(metadata: MetaData) -> None:

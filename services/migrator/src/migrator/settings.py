@@ -103,6 +103,12 @@ class MigratorDatabaseSettings(DatabaseSettings, OwnerCredentials, ApiRole):
         return self.role_url(driver, self.owner_db_user, self.owner_db_password)
 
 
+def plan_database(database: str) -> str:
+    """The scratch database `make plan` runs pending revisions on (migrator.plan): made by
+    the roles step beside the application's, owned by the schema owner."""
+    return f"{database}_plan"
+
+
 class SuperuserCredentials(EnvSettings):
     """The database server's superuser."""
 
@@ -142,6 +148,8 @@ SECRETS_SETTINGS = (LogSettings,)
 ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings, LogSettings)
 MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings, BackfillSettings, LogSettings)
 SEED_SETTINGS = (MigratorDatabaseSettings, DatabaseWaitSettings, LogSettings)
+# `make plan` (migrator.plan): the database and its scratch copy, and how backfills would run.
+PLAN_SETTINGS = (MigratorDatabaseSettings, DatabaseWaitSettings, BackfillSettings, LogSettings)
 # `alembic ... --sql` prints a script without connecting: only the timeouts it writes into
 # the script, and the logging.
 MIGRATOR_SQL_SETTINGS = (MigratorSettings, LogSettings)

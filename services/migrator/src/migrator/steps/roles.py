@@ -9,6 +9,8 @@ Runs before the migrator on every ``up`` (compose service ``roles``), idempotent
   grants it row privileges on its tables after each migration);
 - the database (POSTGRES_DB), owned by the schema owner (so, on PostgreSQL 15+, is the
   public schema), with CONNECT for these two roles only;
+- its scratch copy for `make plan` (POSTGRES_DB + "_plan", migrator.plan), the owner's,
+  which only the owner may connect to;
 - objects in schema public owned by anyone else (a database from before the owner role
   existed, where the superuser owned the tables) handed over to the owner.
 
@@ -35,7 +37,7 @@ from sqlalchemy import Connection, text
 
 from migrator.database import connect_with_retry, create_migration_engine
 from migrator.errors import MigratorError
-from migrator.settings import ROLES_SETTINGS, DatabaseWaitSettings, RolesSettings
+from migrator.settings import ROLES_SETTINGS, DatabaseWaitSettings, RolesSettings, plan_database
 from shared_models.startup import start
 
 log = logging.getLogger("migrator.roles")
@@ -172,6 +174,9 @@ def set_up(settings: RolesSettings, wait_seconds: float) -> None:
             ensure_login_role(connection, api, settings.api_db_password.get_secret_value())
             ensure_database(connection, database, owner)
             allow_connections(connection, database, [owner, api])
+            # `make plan`'s scratch copy: the owner's alone (migrator.plan).
+            ensure_database(connection, plan_database(database), owner)
+            allow_connections(connection, plan_database(database), [owner])
     finally:
         maintenance.dispose()
     application = create_migration_engine(

@@ -1,0 +1,237 @@
+"""Run the pending revisions on the scratch database and watch each statement.
+
+For a statement in a transaction, PostgreSQL says what it holds: after it runs, still
+inside its transaction, pg_locks lists every table lock the transaction holds, the
+statement's own and those taken earlier in the same revision (all of them block others
+until the revision commits). A statement alembic runs in autocommit (an
+``autocommit_block``) is wrapped in a transaction of its own here, so the same reading
+works, unless it cannot run in one (CONCURRENTLY, VACUUM): then what it locks is said
+from what it is.
+
+With ``client_min_messages = debug1`` PostgreSQL also says when it rewrites a table,
+scans one to check a constraint ("verifying table"), builds an index (a scan), validates
+a foreign key, or proves NOT NULL from a validated CHECK without scanning. The scratch
+tables are empty, so all this costs nothing; the sizes that make it matter come from the
+live database (``sizes``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationInfo
+from psycopg import Connection as PsycopgConnection
+from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Connection, event
+
+from migrator.backfill import PLANNED_BACKFILLS, PROGRESS, Backfill
+from migrator.plan.locks import LockMode
+from migrator.settings import BackfillSettings
+
+# Every table lock this session holds. Locks on indexes are left out: a new index's is
+# nobody's concern, and a statement that changes an existing one locks its table too.
+HELD_LOCKS = """
+SELECT c.relname, l.mode
+FROM pg_locks l
+JOIN pg_class c ON c.oid = l.relation
+WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+  AND c.relkind IN ('r', 'p', 'm')
+  AND c.relnamespace = to_regnamespace(current_schema())
+"""
+INDEX_TABLE = "SELECT indrelid::regclass::text FROM pg_index WHERE indexrelid = to_regclass(%s)"
+FOREIGN_KEY_TABLE = "SELECT conrelid::regclass::text FROM pg_constraint WHERE conname = %s"
+
+NOT_IN_A_TRANSACTION = re.compile(
+    r"\bCONCURRENTLY\b|^\s*(VACUUM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM)\b", re.I
+)
+# What the statements that cannot run in a transaction hold, from PostgreSQL's docs.
+CONCURRENT_INDEX = re.compile(
+    r"^\s*(?P<verb>CREATE|DROP|REINDEX)\b.*?\bCONCURRENTLY\s+(IF\s+(NOT\s+)?EXISTS\s+)?"
+    r"(?P<name>[\w.\"]+)?(\s+ON\s+(ONLY\s+)?(?P<table>[\w.\"]+))?",
+    re.I | re.S,
+)
+NOT_REPORTED = re.compile(r"^\s*(SELECT|SET|SHOW|RESET|BEGIN|COMMIT|ROLLBACK)\b", re.I)
+BOOKKEEPING = re.compile(rf"\b(alembic_version|{PROGRESS})\b", re.I)
+QUOTED = r'"([^"]+)"'
+REWRITING = re.compile(rf"^rewriting table {QUOTED}")
+VERIFYING = re.compile(rf"^verifying table {QUOTED}")
+BUILDING_INDEX = re.compile(rf"^building index {QUOTED} on table {QUOTED}")
+VALIDATING_FOREIGN_KEY = re.compile(rf"^validating foreign key constraint {QUOTED}")
+PROVED_NOT_NULL = re.compile(rf"^existing constraints on column {QUOTED} are sufficient")
+
+
+@dataclass
+class Statement:
+    sql: str
+    in_transaction: bool = True
+    locks: dict[str, LockMode] = field(default_factory=dict)  # table: strongest mode held
+    rewrites: set[str] = field(default_factory=set)
+    scans: set[str] = field(default_factory=set)
+    proved_without_scan: list[str] = field(default_factory=list)  # "users.username_key"
+    backfill: tuple[Backfill, BackfillSettings] | None = None  # reported, not run
+
+
+@dataclass
+class Revision:
+    revision: str
+    message: str
+    statements: list[Statement] = field(default_factory=list)
+
+
+class PlannedBackfills:
+    """What migrator.backfill.run_backfill appends a backfill to while planning: it
+    becomes a step of the revision, in its place among the statements."""
+
+    def __init__(self, watcher: StatementWatcher) -> None:
+        self.watcher = watcher
+
+    def append(self, planned: tuple[Backfill, BackfillSettings]) -> None:
+        backfill = planned[0]
+        self.watcher.pending.statements.append(
+            Statement(
+                f"backfill {backfill.name}",
+                locks={backfill.table: LockMode.ROW_EXCLUSIVE},
+                backfill=planned,
+            )
+        )
+
+
+class StatementWatcher:
+    """Hooks on the scratch connection: statements, locks, messages, revision boundaries."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.raw: PsycopgConnection[Any] = connection.connection.dbapi_connection  # type: ignore[assignment]
+        self.revisions: list[Revision] = []
+        self.pending = Revision("", "")
+        self.current: Statement | None = None
+        self.wrapped = False  # this statement got a transaction of its own from us
+
+    def __enter__(self) -> StatementWatcher:
+        event.listen(self.connection, "before_cursor_execute", self.before)
+        event.listen(self.connection, "after_cursor_execute", self.after)
+        self.raw.add_notice_handler(self.notice)
+        self.connection.info[PLANNED_BACKFILLS] = PlannedBackfills(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.connection, "before_cursor_execute", self.before)
+        event.remove(self.connection, "after_cursor_execute", self.after)
+        if self.wrapped:  # the statement failed inside the transaction we gave it
+            self.wrapped = False
+            self.raw.execute("ROLLBACK")
+        self.raw.remove_notice_handler(self.notice)
+        self.connection.info.pop(PLANNED_BACKFILLS, None)
+
+    def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        with self.raw.cursor() as cursor:
+            cursor.execute(sql, params or None)
+            return cursor.fetchall()
+
+    def before(self, conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        if NOT_REPORTED.match(statement) or BOOKKEEPING.search(statement):
+            self.current = None
+            return
+        self.current = Statement(statement.strip())
+        idle = self.raw.info.transaction_status == TransactionStatus.IDLE
+        if not (self.raw.autocommit and idle):
+            return
+        if NOT_IN_A_TRANSACTION.search(statement):
+            self.current.in_transaction = False
+            self.said_from_what_it_is(self.current)
+        else:
+            self.raw.execute("BEGIN")
+            self.wrapped = True
+
+    def said_from_what_it_is(self, statement: Statement) -> None:
+        match = CONCURRENT_INDEX.match(statement.sql)
+        if match is None:
+            return
+        table = match["table"]
+        if table is None and match["name"]:  # DROP INDEX CONCURRENTLY name: its table
+            found = self.query(INDEX_TABLE, match["name"])
+            table = found[0][0] if found else None
+        if table:
+            table = table.strip('"').split(".")[-1]
+            statement.locks[table] = LockMode.SHARE_UPDATE_EXCLUSIVE
+            if match["verb"].upper() != "DROP":
+                statement.scans.add(table)
+
+    def after(self, conn: Connection, cursor: Any, statement: str, *_: Any) -> None:
+        if self.current is None:
+            return
+        observed, self.current = self.current, None
+        if observed.in_transaction:
+            for table, mode in self.query(HELD_LOCKS):
+                if BOOKKEEPING.search(table):
+                    continue
+                held = LockMode.from_pg_locks(mode)
+                observed.locks[table] = max(held, observed.locks.get(table, held))
+        if self.wrapped:
+            self.raw.execute("COMMIT")
+            self.wrapped = False
+        self.pending.statements.append(observed)
+
+    def notice(self, diagnostic: pg_errors.Diagnostic) -> None:
+        message = diagnostic.message_primary or ""
+        statement = self.current
+        if statement is None:
+            return
+        if match := REWRITING.match(message):
+            statement.rewrites.add(match[1])
+        elif match := VERIFYING.match(message):
+            statement.scans.add(match[1])
+        elif (match := BUILDING_INDEX.match(message)) and not match[2].startswith("pg_toast"):
+            statement.scans.add(match[2])
+        elif match := VALIDATING_FOREIGN_KEY.match(message):
+            # The referencing table is read whole; the notice comes mid-statement, so the
+            # catalog is read on the connection's behalf later (notices cannot query).
+            statement.scans.add(f"constraint:{match[1]}")
+        elif match := PROVED_NOT_NULL.match(message):
+            statement.proved_without_scan.append(match[1])
+
+    def revision_done(self, *, step: MigrationInfo, **_: object) -> None:
+        """alembic's on_version_apply: what ran since the last one was this revision."""
+        self.pending.revision = step.up_revision_id or ""
+        self.pending.message = getattr(step.up_revision, "doc", "") or ""
+        for statement in self.pending.statements:
+            self.name_foreign_key_tables(statement)
+        self.revisions.append(self.pending)
+        self.pending = Revision("", "")
+
+    def name_foreign_key_tables(self, statement: Statement) -> None:
+        for entry in [scan for scan in statement.scans if scan.startswith("constraint:")]:
+            statement.scans.discard(entry)
+            found = self.query(FOREIGN_KEY_TABLE, entry.removeprefix("constraint:"))
+            statement.scans.update(row[0].split(".")[-1] for row in found)
+
+
+def empty(connection: Connection) -> None:
+    """The scratch database back to nothing: its schema dropped and made again."""
+    connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+    connection.exec_driver_sql("CREATE SCHEMA public")
+    connection.commit()
+
+
+def run_pending(config: Config, scratch: Connection, current: tuple[str, ...]) -> list[Revision]:
+    """Scratch migrated to ``current`` (the target's revisions), then to head, watched."""
+    empty(scratch)
+    config.attributes.update(connection=scratch, configure_logger=False)
+    for revision in current:
+        command.upgrade(config, revision)
+    scratch.exec_driver_sql("SET client_min_messages = debug1")
+    scratch.commit()
+    with StatementWatcher(scratch) as watcher:
+        config.attributes["on_version_apply"] = watcher.revision_done
+        try:
+            command.upgrade(config, "heads")
+        finally:
+            config.attributes.pop("on_version_apply")
+    scratch.exec_driver_sql("RESET client_min_messages")
+    scratch.commit()
+    return watcher.revisions
