@@ -25,8 +25,8 @@ from harness.processes import (
     service_env,
 )
 from migrator import runner
-from migrator.settings import MigratorSettings
 from migrator.plan import __main__ as plan
+from migrator.settings import MigratorSettings
 from migrator.steps import roles, secrets, seed
 from shared_models.logs import LogSettings
 from shared_models.settings import DatabaseSettings, EnvSettings

@@ -1,0 +1,195 @@
+"""The username-key rollout on 1,000,000 users while the API takes writes, with the
+backfill killed (SIGKILL) halfway and run again.
+
+    uv run --frozen python -m bench.username_keys_rollout             # 1,000,000 users
+    uv run --frozen python -m bench.username_keys_rollout --users 100000
+
+Starts a durable PostgreSQL, migrates to the revision before the rollout, seeds the
+users (no keys: written before the API wrote them), prints `make plan`'s output for the
+rollout, applies the expand revision and
+serves the API (which writes the key) as the stack does, keeps writing users for a
+baseline period, then runs `upgrade head` (the real CLI: backfill, unique index,
+NOT NULL, contract), SIGKILLs it once the backfill passed half the table, and runs it
+again. Meanwhile a sampler reads pg_stat_activity every 10 ms for sessions waiting on a
+lock. Prints the backfill's rate, the API's writes before and during (count, p50, p99,
+max, errors), the longest lock wait seen, and whether every row ended with the key
+shared_models.identity gives its username, each changed once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from bench.online_migration import Writes, seed
+from harness.databases import connect, create_database
+from harness.paths import ALEMBIC_INI
+from harness.postgres import throwaway_server
+from harness.processes import alembic, alembic_command, migrator_env, running_api
+from harness.revisions import revision_before, revision_named
+from harness.roles import set_up_roles
+from shared_models.identity import username_key
+
+EXPAND = revision_named("username keys: expand")
+MIGRATOR_ENV = {"MIGRATOR_BACKFILL_LOG_SECONDS": "1", "LOG_FORMAT": "json"}
+
+
+class LockWaits:
+    """The longest wait for a lock any session was seen in (sampled every 10 ms)."""
+
+    def __init__(self, database: URL) -> None:
+        self.database = database
+        self.stop = threading.Event()
+        self.longest_ms = 0.0
+        self.longest_query = ""
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def sample(self) -> None:
+        with connect(self.database) as db:
+            while not self.stop.is_set():
+                for waited, query in db.execute(
+                    "SELECT extract(epoch FROM now() - state_change) * 1000, query"
+                    " FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                ):
+                    if float(waited) > self.longest_ms:  # type: ignore[arg-type]
+                        self.longest_ms, self.longest_query = float(waited), str(query)  # type: ignore[arg-type]
+                time.sleep(0.01)
+
+
+def run_until_half(database: URL, users: int) -> tuple[int, list[dict[str, Any]]]:
+    """`upgrade head`, SIGKILLed once its backfill logged more than half the rows done."""
+    migrator = subprocess.Popen(
+        alembic_command(ALEMBIC_INI, "upgrade", "head"),
+        env=migrator_env(database, **MIGRATOR_ENV),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert migrator.stderr is not None
+    lines: list[dict[str, Any]] = []
+    for line in migrator.stderr:
+        record: dict[str, Any] = json.loads(line) if line.startswith("{") else {"message": line}
+        lines.append(record)
+        if record.get("rows_done", 0) >= users // 2 and "duration_s" not in record:
+            os.kill(migrator.pid, signal.SIGKILL)
+            break
+    return migrator.wait(), lines
+
+
+def progress(database: URL) -> tuple[int, int] | None:
+    with connect(database) as db:
+        exists = db.execute("SELECT to_regclass('migrator_backfill')").fetchone()
+        if exists is None or exists[0] is None:
+            return None
+        row = db.execute(
+            "SELECT last_key, rows_done FROM migrator_backfill WHERE name = 'users.username_key'"
+        ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))  # type: ignore[call-overload]
+
+
+def the_plan(database: URL) -> str:
+    """`make plan`'s output for the rollout, on the seeded database."""
+    return subprocess.run(
+        [sys.executable, "-m", "migrator.plan", "-c", str(ALEMBIC_INI)],
+        env=migrator_env(database), capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def wrong_keys(database: URL) -> int:
+    with connect(database) as db:
+        rows = db.execute("SELECT username, username_key FROM users").fetchall()
+    return sum(1 for name, key in rows if username_key(str(name)) != key)
+
+
+def backfill_lines(stderr: str) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    return [r for r in records if r.get("backfill") == "users.username_key"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--baseline", type=float, default=10.0, help="seconds before")
+    args = parser.parse_args()
+
+    server = throwaway_server(durable=True)
+    logs = Path(tempfile.mkdtemp(prefix="username-keys-"))
+    try:
+        server.start()
+        database = create_database(server.url, prefix="bench")
+        set_up_roles(database)
+        alembic(database, "upgrade", str(revision_before(EXPAND)))
+        print(f"seeding {args.users:,} users ...", flush=True)
+        seed(database, args.users)
+        print(the_plan(database), flush=True)
+        alembic(database, "upgrade", EXPAND)
+        waits = LockWaits(database)
+        with running_api(database, logs, WEB_CONCURRENCY="2") as api:
+            writes = Writes()
+            threads = [
+                threading.Thread(target=writes.writer, args=(api.base_url, n), daemon=True)
+                for n in range(args.writers)
+            ]
+            for thread in threads:
+                thread.start()
+            waits.thread.start()
+            time.sleep(args.baseline)
+            started = time.monotonic()
+            killed_status, first_run = run_until_half(database, args.users)
+            killed_at = time.monotonic()
+            kept = progress(database)
+            second = alembic(
+                database, "upgrade", "head", MIGRATOR_BACKFILL_LOG_SECONDS="1", LOG_FORMAT="json"
+            )
+            finished = time.monotonic()
+            time.sleep(2)
+            writes.stop.set()
+            waits.stop.set()
+            for thread in [*threads, waits.thread]:
+                thread.join()
+        first_progress = [r for r in first_run if r.get("backfill") == "users.username_key"]
+        second_lines = backfill_lines(second.stderr)
+        done = next(r for r in second_lines if "duration_s" in r)
+        resumed = [line for line in second.stderr.splitlines() if "resuming after key" in line]
+        before_kill = kept[1] if kept else 0
+        report = {
+            "users": args.users,
+            "writers": args.writers,
+            "first_run": {
+                "killed_with": "SIGKILL" if killed_status == -signal.SIGKILL else killed_status,
+                "after_s": round(killed_at - started, 2),
+                "last_progress_line": first_progress[-1]["message"] if first_progress else None,
+                "progress_kept": {"last_key": kept[0], "rows_done": kept[1]} if kept else None,
+            },
+            "second_run": {
+                "resumed": [json.loads(line)["message"] for line in resumed],
+                "rows_changed": done["rows_done"],
+                "backfill_s": done["duration_s"],
+                "rows_per_s": round(done["rows_done"] / done["duration_s"]),
+                "migrator_run_s": round(finished - killed_at, 2),
+            },
+            "rows_changed_in_all": before_kill + done["rows_done"],
+            "rows_with_a_wrong_key": wrong_keys(database),
+            "longest_lock_wait_ms": round(waits.longest_ms, 1),
+            "longest_lock_wait_query": waits.longest_query[:200],
+            "writes_before": writes.between(started - args.baseline, started),
+            "writes_during": writes.between(started, finished),
+        }
+        print(json.dumps(report, indent=2))
+    finally:
+        server.remove()
+
+
+if __name__ == "__main__":
+    main()
