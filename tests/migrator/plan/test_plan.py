@@ -274,3 +274,15 @@ def test_the_command_names_a_missing_scratch_database(populated: URL) -> None:
     assert result.returncode == 1
     assert f"the scratch database {plan_database(populated.database or '')}" in result.stderr
     assert "roles step makes it" in result.stderr
+
+
+def test_a_revision_that_fails_on_the_copy_fails_the_plan_and_nothing_else(
+    scratch: ScratchMigrations, populated: URL
+) -> None:
+    scratch.add_revision("f00d00000001", 'op.execute("ALTER TABLE users ADD COLUMN id text")')
+    result = run_cli(populated, ini=str(scratch.ini))
+    assert result.returncode == 1
+    assert "the pending revisions fail on a copy of the schema" in result.stderr
+    assert "DuplicateColumn" in result.stderr  # the database's own error, in the traceback
+    with connect(populated) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone() != ("f00d00000001",)

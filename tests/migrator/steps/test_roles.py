@@ -23,6 +23,7 @@ from harness.roles import (
     roles_settings,
     set_up_roles,
 )
+from migrator.settings import plan_database
 from migrator.steps.roles import LOGIN_ROLE, scram_verifier, verifier_matches
 from shared_models.settings import ConfigurationError
 
@@ -60,6 +61,17 @@ def test_only_the_stack_roles_may_connect(migrated_database: URL) -> None:
     finally:
         with connect(migrated_database) as superuser:
             superuser.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(stranger)))
+
+
+def test_the_plan_scratch_database_is_the_owners_alone(migrated_database: URL) -> None:
+    scratch = migrated_database.set(database=plan_database(migrated_database.database or ""))
+    with connect(as_owner(scratch)) as owner:
+        owned_by = owner.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+        ).fetchone()
+    assert owned_by == (OWNER_ROLE,)
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        connect(as_api_role(scratch))
 
 
 def owners_of_public(url: URL) -> set[str]:

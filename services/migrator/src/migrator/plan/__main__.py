@@ -93,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with target.connect() as on_target, scratch.connect() as on_scratch:
             plan = make_plan(Config(arguments.config), on_target, on_scratch)
+    except Exception:
+        # A revision that fails on the scratch copy would fail on the database too: the
+        # plan found it first. One log line with the traceback, as the migrator writes.
+        log.exception(
+            "the pending revisions fail on a copy of the schema", extra={"outcome": "failed"}
+        )
+        return 1
     finally:
         target.dispose()
         scratch.dispose()
