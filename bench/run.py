@@ -141,6 +141,9 @@ def main() -> None:
 
     print(f"starting both apps ({'host processes' if args.host else 'docker compose'}) ...")
     settings = settings_given(args.set)
+    if args.address != LOOPBACK:
+        # Clients write the address in Host: the api answers only the hosts it serves.
+        settings.setdefault("PUBLIC_HOSTS", f"localhost,127.0.0.1,::1,{args.address}")
     if settings:
         print(f"our api with {settings}")
     with started(args.host, args.smoke, settings, args.address) as bench:
