@@ -15,7 +15,7 @@ from sqlalchemy import Connection, create_engine
 from sqlalchemy.engine import URL
 
 from harness.databases import connect
-from harness.paths import ALEMBIC_INI
+from harness.paths import ALEMBIC_INI, ROOT
 from harness.processes import alembic, migrator_env
 from harness.revisions import revision_named
 from harness.roles import as_owner
@@ -258,6 +258,8 @@ def test_the_command_prints_the_plan_for_a_person_and_as_json(
     person = run_cli(populated, ini=str(scratch.ini))
     assert person.returncode == 0, person.stderr
     assert "Verdict: blocks writes" in person.stdout
+    # The scratch database's migration is not logged as if the real one were migrated.
+    assert "Running upgrade" not in person.stderr
     assert "CREATE INDEX ix_users_bio ON users (bio)" in person.stdout
     as_json = run_cli(populated, "--json", ini=str(scratch.ini))
     assert as_json.returncode == 0, as_json.stderr
@@ -286,3 +288,12 @@ def test_a_revision_that_fails_on_the_copy_fails_the_plan_and_nothing_else(
     assert "DuplicateColumn" in result.stderr  # the database's own error, in the traceback
     with connect(populated) as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchone() != ("f00d00000001",)
+
+
+def test_make_plan_json_prints_the_plan_alone_for_a_pipe() -> None:
+    # make echoes a recipe's command to stdout unless told not to: `| jq` would choke.
+    result = subprocess.run(
+        ["make", "--no-print-directory", "plan", "json=1", "COMPOSE=true"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert result.stdout == ""

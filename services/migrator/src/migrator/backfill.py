@@ -42,8 +42,8 @@ from migrator.settings import BackfillSettings
 log = logging.getLogger("migrator.backfill")
 
 PROGRESS = "migrator_backfill"
-# `make plan` (migrator.plan) puts a list under this key of the connection's info: a
-# backfill is then added to it, to be reported, and not run.
+# `make plan` (migrator.plan) puts an object with ``append`` under this key of the
+# connection's info: a backfill is then appended to it, to be reported, and not run.
 PLANNED_BACKFILLS = "migrator.planned_backfills"
 CREATE_PROGRESS = text(f"""
 CREATE TABLE IF NOT EXISTS {PROGRESS} (

@@ -17,7 +17,10 @@ live database (``sizes``).
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,8 +221,29 @@ def empty(connection: Connection) -> None:
     connection.commit()
 
 
+@contextmanager
+def quiet(*loggers: str) -> Iterator[None]:
+    """Warnings and errors only from ``loggers`` meanwhile: alembic's "Running upgrade"
+    lines about the scratch database would read as if the real one were migrated."""
+    levels = {name: logging.getLogger(name).level for name in loggers}
+    for name in loggers:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
 def run_pending(config: Config, scratch: Connection, current: tuple[str, ...]) -> list[Revision]:
     """Scratch migrated to ``current`` (the target's revisions), then to head, watched."""
+    with quiet("alembic", "migrator"):
+        return migrate_watched(config, scratch, current)
+
+
+def migrate_watched(
+    config: Config, scratch: Connection, current: tuple[str, ...]
+) -> list[Revision]:
     empty(scratch)
     config.attributes.update(connection=scratch, configure_logger=False)
     for revision in current:
