@@ -34,6 +34,7 @@ from migrator.operations import (
     create_index_concurrently,
     drop_index_concurrently,
     duplicate_groups,
+    ids_of,
 )
 
 revision: str = "c5b7e2f91d3a"
@@ -55,7 +56,7 @@ def refuse_case_duplicates() -> None:
     for column in COLUMNS:
         groups, examples = duplicate_groups("users", f"lower({column})")
         if groups:
-            shown = "; ".join(f"ids {', '.join(map(str, ids))}" for ids in examples)
+            shown = ids_of(examples)
             problems.append(
                 f"{groups} {column}(s) are shared by users that differ only by case "
                 f"(first ones: {shown})"

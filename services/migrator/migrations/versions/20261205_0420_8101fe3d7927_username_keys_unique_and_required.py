@@ -28,7 +28,12 @@ from sqlalchemy import text
 
 from migrator.backfill import run_backfill
 from migrator.errors import MigratorError
-from migrator.operations import create_index_concurrently, drop_index_concurrently, duplicate_groups
+from migrator.operations import (
+    create_index_concurrently,
+    drop_index_concurrently,
+    duplicate_groups,
+    ids_of,
+)
 from migrator.username_keys import USERNAMES_WITHOUT_KEY
 
 revision: str = "8101fe3d7927"
@@ -75,7 +80,7 @@ def key_every_username() -> None:
 def refuse_shared_keys() -> None:
     groups, examples = duplicate_groups("users", "username_key")
     if groups:
-        shown = "; ".join(f"ids {', '.join(map(str, ids))}" for ids in examples)
+        shown = ids_of(examples)
         raise MigratorError(
             f"cannot make usernames unique by their key: {groups} key(s) are shared by "
             f"users whose names look alike (first ones: {shown}). Nothing was changed. "

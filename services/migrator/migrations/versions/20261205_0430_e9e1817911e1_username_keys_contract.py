@@ -23,7 +23,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from migrator.errors import MigratorError
-from migrator.operations import create_index_concurrently, drop_index_concurrently, duplicate_groups
+from migrator.operations import (
+    create_index_concurrently,
+    drop_index_concurrently,
+    duplicate_groups,
+    ids_of,
+)
 
 revision: str = "e9e1817911e1"
 down_revision: str | Sequence[str] | None = "8101fe3d7927"
@@ -40,7 +45,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     groups, examples = duplicate_groups("users", "lower(username)")
     if groups:
-        shown = "; ".join(f"ids {', '.join(map(str, ids))}" for ids in examples)
+        shown = ids_of(examples)
         raise MigratorError(
             f"cannot bring back the lower(username) index: {groups} username(s) are one "
             f"under lower() but two users by their keys (first ones: {shown}). Nothing was "

@@ -49,6 +49,11 @@ def duplicate_groups(table: str, key: str, show: int = 5) -> tuple[int, list[lis
     return (int(rows[0].groups) if rows else 0), [list(row.ids) for row in rows]
 
 
+def ids_of(groups: list[list[int]]) -> str:
+    """duplicate_groups' examples for a message: "ids 3, 9; ids 4, 12"."""
+    return "; ".join(f"ids {', '.join(map(str, ids))}" for ids in groups)
+
+
 def drop_index_concurrently(name: str, table: str) -> None:
     with op.get_context().autocommit_block():
         op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
