@@ -1,24 +1,20 @@
-"""What an online schema change costs the API while it runs: the case-insensitive
-identity revision on 1,000,000 users, with API writes going on throughout.
+"""The API under write load while the migrator changes its database: what the online
+benchmarks share (bench.username_keys_rollout).
 
-    uv run python -m bench.online_migration             # 1,000,000 users
-    uv run python -m bench.online_migration --users 50000
-
-Starts a durable PostgreSQL, migrates to the revision before, seeds the users, serves
-the API as the stack does, then keeps writing users (POST /users, several threads) for
-a baseline period, runs the migrator (`upgrade head`, the real CLI) and keeps writing
-until it is done. Prints how long the revision took (the migrator's own log line) and
-what the writes saw before and during it: count, p50, p99, max, errors.
+A durable throwaway PostgreSQL with a seeded database at a given revision, the API served
+on it as the stack does, and clients creating users throughout, each request's start,
+duration and status kept, summarised for any window: count, rate, p50, p99, max, errors.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +24,7 @@ from sqlalchemy.engine import URL
 from harness.databases import connect, create_database
 from harness.postgres import throwaway_server
 from harness.processes import alembic, running_api
-from harness.revisions import revision_before, revision_named
 from harness.roles import set_up_roles
-
-REVISION = revision_named("case-insensitive usernames and emails")
 
 
 @dataclass
@@ -81,52 +74,49 @@ def seed(database_url: URL, users: int) -> None:
         db.execute("VACUUM ANALYZE users")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def options(doc: str | None) -> argparse.Namespace:
+    """The command line both online benchmarks take."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--baseline", type=float, default=10.0, help="seconds before")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+@contextmanager
+def seeded_database(revision: str, users: int) -> Iterator[URL]:
+    """A database at ``revision`` holding ``users`` users, the stack's roles set up, on a
+    durable throwaway PostgreSQL that is removed afterwards."""
     server = throwaway_server(durable=True)
-    logs = Path(tempfile.mkdtemp(prefix="online-migration-"))
     try:
         server.start()
         database = create_database(server.url, prefix="bench")
         set_up_roles(database)
-        alembic(database, "upgrade", str(revision_before(REVISION)))
-        print(f"seeding {args.users:,} users ...", flush=True)
-        seed(database, args.users)
-        with running_api(database, logs, WEB_CONCURRENCY="2") as api:
-            writes = Writes()
-            threads = [
-                threading.Thread(target=writes.writer, args=(api.base_url, n), daemon=True)
-                for n in range(args.writers)
-            ]
-            for thread in threads:
-                thread.start()
-            time.sleep(args.baseline)
-            started = time.monotonic()
-            result = alembic(database, "upgrade", "head")
-            finished = time.monotonic()
-            time.sleep(2)
-            writes.stop.set()
-            for thread in threads:
-                thread.join()
-        applied = [json.loads(line) for line in result.stderr.splitlines() if '"direction"' in line]
-        revision_ms = next(line["duration_ms"] for line in applied if line["revision"] == REVISION)
-        report = {
-            "users": args.users,
-            "writers": args.writers,
-            "revision_ms": revision_ms,
-            "migrator_run_s": round(finished - started, 2),
-            "writes_before": writes.between(started - args.baseline, started),
-            "writes_during": writes.between(started, finished),
-        }
-        print(json.dumps(report, indent=2))
+        alembic(database, "upgrade", revision)
+        print(f"seeding {users:,} users ...", flush=True)
+        seed(database, users)
+        yield database
     finally:
         server.remove()
 
 
-if __name__ == "__main__":
-    main()
+@contextmanager
+def writes_going_on(database: URL, writers: int) -> Iterator[Writes]:
+    """The API serving ``database`` as the stack does (gunicorn, two workers) with
+    ``writers`` clients creating users throughout; they go on 2 s past the block."""
+    logs = Path(tempfile.mkdtemp(prefix="online-migration-"))
+    with running_api(database, logs, WEB_CONCURRENCY="2") as api:
+        writes = Writes()
+        threads = [
+            threading.Thread(target=writes.writer, args=(api.base_url, n), daemon=True)
+            for n in range(writers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            yield writes
+            time.sleep(2)
+        finally:
+            writes.stop.set()
+            for thread in threads:
+                thread.join()

@@ -18,27 +18,22 @@ shared_models.identity gives its username, each changed once.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL
 
-from bench.online_migration import Writes, seed
-from harness.databases import connect, create_database
+from bench.online import options, seeded_database, writes_going_on
+from harness.databases import connect
 from harness.paths import ALEMBIC_INI
-from harness.postgres import throwaway_server
-from harness.processes import alembic, alembic_command, migrator_env, running_api
+from harness.processes import alembic, alembic_command, migrator_env
 from harness.revisions import revision_before, revision_named
-from harness.roles import set_up_roles
 from shared_models.identity import username_key
 
 EXPAND = revision_named("username keys: expand")
@@ -46,7 +41,8 @@ MIGRATOR_ENV = {"MIGRATOR_BACKFILL_LOG_SECONDS": "1", "LOG_FORMAT": "json"}
 
 
 class LockWaits:
-    """The longest wait for a lock any session was seen in (sampled every 10 ms)."""
+    """The longest wait for a lock any session was seen in, sampled every 10 ms while
+    the block runs."""
 
     def __init__(self, database: URL) -> None:
         self.database = database
@@ -54,6 +50,14 @@ class LockWaits:
         self.longest_ms = 0.0
         self.longest_query = ""
         self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def __enter__(self) -> LockWaits:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
     def sample(self) -> None:
         with connect(self.database) as db:
@@ -117,33 +121,11 @@ def backfill_lines(stderr: str) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=1_000_000)
-    parser.add_argument("--writers", type=int, default=4)
-    parser.add_argument("--baseline", type=float, default=10.0, help="seconds before")
-    args = parser.parse_args()
-
-    server = throwaway_server(durable=True)
-    logs = Path(tempfile.mkdtemp(prefix="username-keys-"))
-    try:
-        server.start()
-        database = create_database(server.url, prefix="bench")
-        set_up_roles(database)
-        alembic(database, "upgrade", str(revision_before(EXPAND)))
-        print(f"seeding {args.users:,} users ...", flush=True)
-        seed(database, args.users)
+    args = options(__doc__)
+    with seeded_database(str(revision_before(EXPAND)), args.users) as database:
         print(the_plan(database), flush=True)
         alembic(database, "upgrade", EXPAND)
-        waits = LockWaits(database)
-        with running_api(database, logs, WEB_CONCURRENCY="2") as api:
-            writes = Writes()
-            threads = [
-                threading.Thread(target=writes.writer, args=(api.base_url, n), daemon=True)
-                for n in range(args.writers)
-            ]
-            for thread in threads:
-                thread.start()
-            waits.thread.start()
+        with writes_going_on(database, args.writers) as writes, LockWaits(database) as waits:
             time.sleep(args.baseline)
             started = time.monotonic()
             killed_status, first_run = run_until_half(database, args.users)
@@ -153,11 +135,6 @@ def main() -> None:
                 database, "upgrade", "head", MIGRATOR_BACKFILL_LOG_SECONDS="1", LOG_FORMAT="json"
             )
             finished = time.monotonic()
-            time.sleep(2)
-            writes.stop.set()
-            waits.stop.set()
-            for thread in [*threads, waits.thread]:
-                thread.join()
         first_progress = [r for r in first_run if r.get("backfill") == "users.username_key"]
         second_lines = backfill_lines(second.stderr)
         done = next(r for r in second_lines if "duration_s" in r)
@@ -187,8 +164,6 @@ def main() -> None:
             "writes_during": writes.between(started, finished),
         }
         print(json.dumps(report, indent=2))
-    finally:
-        server.remove()
 
 
 if __name__ == "__main__":
