@@ -28,28 +28,43 @@ from migrator import runner
 from migrator.plan import __main__ as plan
 from migrator.settings import MigratorSettings
 from migrator.steps import roles, secrets, seed
+from shared_models import startup
 from shared_models.logs import LogSettings
 from shared_models.settings import DatabaseSettings, EnvSettings
-from shared_models.startup import INVALID_CONFIGURATION, problems_of, validate
+from shared_models.startup import INVALID_CONFIGURATION, load
 from tools.configuration import PROGRAMS
 
 # The shell's service variables are cleared by tests/conftest.py; each test sets its own.
 
 
-def test_each_problem_is_reported_once_with_every_other(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def logging_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process, caplog's handler stays: the subprocess tests below see the real
+    configuration."""
+    monkeypatch.setattr(startup, "configure_logging", lambda settings, program: None)
+
+
+@pytest.mark.usefixtures("logging_left_alone")
+def test_each_problem_is_reported_once_with_every_other(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("LOG_LEVEL", "verbose")
     monkeypatch.setenv("POSTGRES_PORT", "0")
-    problems = problems_of((DatabaseSettings, LogSettings, DatabaseSettings))
+    with caplog.at_level(logging.CRITICAL), pytest.raises(SystemExit):
+        load("migrator", (DatabaseSettings, LogSettings, DatabaseSettings))
+    (record,) = caplog.records
+    problems = record.getMessage().removeprefix("migrator: invalid configuration: ").split("; ")
     assert [problem.split(":")[0] for problem in problems] == ["POSTGRES_PORT", "LOG_LEVEL"]
 
 
-def test_validate_exits_2_naming_each_bad_variable_never_its_value(
+@pytest.mark.usefixtures("logging_left_alone")
+def test_load_exits_2_naming_each_bad_variable_never_its_value(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("LOG_FORMAT", "s3cret-format")
     monkeypatch.setenv("MIGRATOR_LOCK_TIMEOUT", "-31337")
     with caplog.at_level(logging.CRITICAL), pytest.raises(SystemExit) as exited:
-        validate("migrator", (MigratorSettings, LogSettings))
+        load("migrator", (MigratorSettings, LogSettings))
     assert exited.value.code == INVALID_CONFIGURATION == 2
     (record,) = caplog.records
     assert record.getMessage().startswith("migrator: invalid configuration: ")
@@ -59,9 +74,11 @@ def test_validate_exits_2_naming_each_bad_variable_never_its_value(
     assert "-31337" not in caplog.text
 
 
-def test_validate_lets_a_good_environment_through(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_gives_each_class_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOG_LEVEL", "debug")
-    validate("migrator", (MigratorSettings, LogSettings))
+    settings = load("migrator", (MigratorSettings, LogSettings))
+    assert settings.log.log_level == "debug"
+    assert settings[MigratorSettings] is settings[MigratorSettings]
 
 
 class Started(Exception):

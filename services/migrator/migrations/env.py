@@ -5,7 +5,7 @@ from alembic import context
 
 from migrator import runner
 from shared_models import Base
-from shared_models.startup import start, validate
+from shared_models.startup import load, start
 
 config = context.config
 # A caller's Engine or Connection (tests, pytest-alembic, programmatic use), or none.
@@ -18,7 +18,7 @@ settings = runner.settings_read(offline=offline, callers_connection=connectable 
 if config.attributes.get("configure_logger", True):
     start("migrator", settings)
 else:
-    validate("migrator", settings)
+    load("migrator", settings)
 
 target_metadata = Base.metadata
 

@@ -17,7 +17,7 @@ from shared_models.logs import logging_config
 from shared_models.startup import start
 
 # The app's settings too, so a bad value fails before the first fork.
-log_settings = start("api", SETTINGS)
+log_settings = start("api", SETTINGS).log
 server = ServerSettings.load()
 metrics_port = ApiSettings.load().metrics_port
 

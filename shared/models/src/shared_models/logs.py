@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import os
 import sys
 from collections.abc import MutableMapping
 from contextvars import ContextVar
@@ -27,7 +28,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from shared_models.settings import ConfigurationError, EnvSettings
+from shared_models.settings import EnvSettings
 
 # The id of the request being served, where there is one (set by the API's middleware).
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -164,20 +165,11 @@ def configure_logging(settings: LogSettings, service: str) -> None:
         logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    # What a test counts: a process configures its logging once.
+    logging.getLogger(service).debug("logging configured", extra={"pid": os.getpid()})
 
 
 def log_line(name: str) -> Any:
     """A structlog logger: for lines written often (the access line), at a fraction of
     the standard library's cost per line."""
     return structlog.get_logger().bind(logger=name)
-
-
-def configured_or_default(service: str) -> LogSettings:
-    """Logging as configured, or the defaults when the LOG_* variables are themselves wrong
-    (the error is then reported like any other configuration error, as a log line)."""
-    try:
-        settings = LogSettings.load()
-    except ConfigurationError:  # reported by the caller's own settings check
-        settings = LogSettings.model_construct()
-    configure_logging(settings, service)
-    return settings

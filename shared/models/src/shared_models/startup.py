@@ -1,50 +1,66 @@
-"""How every program of the stack starts: its logging configured, then every setting
-it reads validated at once, before it does anything.
-
-Each program passes the same tuple of settings classes that the generated docs and the
-compose tests walk (tools.configuration.PROGRAMS), so "what it reads" and "what it
-checks" cannot differ. A bad value stops the program with exit status 2 and one log
-line naming every bad variable, never its value.
-"""
+"""How every program of the stack starts: every setting it reads loaded once and
+validated at once, then logging configured once. A bad value stops the program with
+exit status 2 and one log line naming every bad variable, never its value."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
-from shared_models.logs import LogSettings, configured_or_default
+from shared_models.logs import LogSettings, configure_logging
 from shared_models.settings import ConfigurationError, EnvSettings
 
 INVALID_CONFIGURATION = 2  # the exit status, as gunicorn's own for a bad configuration
 PREFIX = "invalid configuration: "
 
+Loaded = TypeVar("Loaded", bound=EnvSettings)
 
-def problems_of(settings: Sequence[type[EnvSettings]]) -> list[str]:
-    """What is wrong with the environment for these settings classes, once each."""
+
+@dataclass(frozen=True)
+class Settings:
+    """Every settings class a program reads, loaded once: ``settings[ApiSettings]``."""
+
+    program: str
+    loaded: Mapping[type[EnvSettings], EnvSettings] = field(default_factory=dict)
+
+    def __getitem__(self, kind: type[Loaded]) -> Loaded:
+        return cast(Loaded, self.loaded[kind])
+
+    @property
+    def log(self) -> LogSettings:
+        """How the program logs: its LOG_* settings, or the defaults if it reads none."""
+        return self[LogSettings] if LogSettings in self.loaded else LogSettings()
+
+
+def problems_of(exc: ConfigurationError) -> list[str]:
+    return str(exc).removeprefix(PREFIX).split("; ")
+
+
+def load(program: str, classes: Sequence[type[EnvSettings]]) -> Settings:
+    """Each class loaded once, every problem of every class collected; with any problem,
+    logging is configured (from LOG_*, or its defaults when those are wrong too) to say
+    so in one critical line, and the program exits with status 2."""
+    loaded: dict[type[EnvSettings], EnvSettings] = {}
     problems: list[str] = []
-    for settings_class in settings:
+    for kind in dict.fromkeys(classes):
         try:
-            settings_class.load()
+            loaded[kind] = kind.load()
         except ConfigurationError as exc:
-            for problem in str(exc).removeprefix(PREFIX).split("; "):
-                if problem not in problems:
-                    problems.append(problem)
-    return problems
-
-
-def validate(program: str, settings: Sequence[type[EnvSettings]]) -> None:
-    """Exit with status 2, logging every problem, unless every class loads."""
-    problems = problems_of(settings)
+            problems.extend(p for p in problems_of(exc) if p not in problems)
     if problems:
+        log = loaded.get(LogSettings, LogSettings.model_construct())
+        configure_logging(cast(LogSettings, log), program)
         logging.getLogger(program).critical(
             "%s: %s%s", program, PREFIX, "; ".join(problems), extra={"outcome": "failed"}
         )
         raise SystemExit(INVALID_CONFIGURATION)
+    return Settings(program, loaded)
 
 
-def start(program: str, settings: Sequence[type[EnvSettings]]) -> LogSettings:
-    """Logging configured (its defaults, if LOG_* are themselves wrong: then reported
-    with the rest), then every setting validated. Returns the logging settings."""
-    log_settings = configured_or_default(program)
-    validate(program, settings)
-    return log_settings
+def start(program: str, classes: Sequence[type[EnvSettings]]) -> Settings:
+    """``load``, then logging configured from the settings loaded."""
+    settings = load(program, classes)
+    configure_logging(settings.log, program)
+    return settings
