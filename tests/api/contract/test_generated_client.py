@@ -22,7 +22,7 @@ import pytest
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from api.ids import MAX_ID
+from api.http.ids import MAX_ID
 from api.main import ROUTERS
 from harness.processes import RunningApi
 from tests.api.factories import unique

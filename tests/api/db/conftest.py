@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import URL
 
-from api.db.pool import Database
+from api.db.pool import Pool
 from api.settings import ApiDatabaseSettings, ApiSettings
 from harness.databases import create_database, drop_database
 from harness.processes import alembic
@@ -32,16 +32,16 @@ def dsn(url: URL) -> str:
 
 
 @asynccontextmanager
-async def open_database(url: URL, **settings: Any) -> AsyncIterator[Database]:
-    """The worker's Database, as the API role, with these ApiSettings."""
-    database = await Database.open(
+async def open_pool(url: URL, **settings: Any) -> AsyncIterator[Pool]:
+    """The worker's Pool, as the API role, with these ApiSettings."""
+    pool = await Pool.open(
         ApiDatabaseSettings(database_url=as_api_role(url).render_as_string(False)),
         ApiSettings(**settings),
     )
     try:
-        yield database
+        yield pool
     finally:
-        await database.close()
+        await pool.close()
 
 
 async def backend_pids(admin: asyncpg.Connection) -> list[int]:

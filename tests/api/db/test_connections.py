@@ -9,8 +9,8 @@ import time
 import asyncpg
 from sqlalchemy.engine import URL
 
-from api.database_errors import answer_for
 from api.db.connections import STATE_SWITCH_REFUSED, closed_before_sending, discard, keep_session
+from api.http.database_errors import answer_for
 from tests.api.db.conftest import dsn
 
 

@@ -13,13 +13,13 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from api.database_errors import answer_for
 from api.db.errors import DatabaseUnreachableError
 from api.db.query import Query
+from api.http.database_errors import answer_for
 from harness.databases import connect
 from harness.postgres import PostgresServer
 from harness.processes import running_api
-from tests.api.db.conftest import backend_pids, dsn, open_database
+from tests.api.db.conftest import backend_pids, dsn, open_pool
 from tests.api.factories import create_user
 
 
@@ -108,18 +108,18 @@ async def statements_after_terminating_idle_backends(url: URL, trials: int) -> l
     outcomes: list[object] = []
     admin = await asyncpg.connect(dsn(url))
     try:
-        async with open_database(url, db_pool_size=1, db_pool_max_overflow=0) as database:
+        async with open_pool(url, db_pool_size=1, db_pool_max_overflow=0) as pool:
             for trial in range(trials):
                 (pid,) = await backend_pids(admin)
                 await admin.execute("SELECT pg_terminate_backend($1)", pid)
                 await asyncio.sleep((trial % 5) * 0.0002)
                 try:
-                    row = await database.fetchrow(SELECT_ONE)
+                    row = await pool.fetchrow(SELECT_ONE)
                     outcomes.append(row["one"] if row else None)
                 except Exception as exc:
                     outcomes.append(exc)
                 while len(await backend_pids(admin)) != 1:  # the pool's floor, reconnected
-                    await database.fetchrow(SELECT_ONE)
+                    await pool.fetchrow(SELECT_ONE)
     finally:
         await admin.close()
     return outcomes
@@ -152,10 +152,10 @@ async def sequence_calls_after_a_lost_statement(url: URL) -> tuple[object, int]:
     sequence = f"calls_{secrets.token_hex(4)}"
     await admin.execute(f"CREATE SEQUENCE {sequence}; GRANT USAGE ON SEQUENCE {sequence} TO PUBLIC")
     try:
-        async with open_database(url, db_pool_size=1, db_pool_max_overflow=0) as database:
+        async with open_pool(url, db_pool_size=1, db_pool_max_overflow=0) as pool:
             # nextval is not rolled back: it counts every time the statement ran.
             statement = Query(f"SELECT nextval('{sequence}'), pg_sleep(3)", ())
-            running = asyncio.create_task(database.fetchrow(statement))
+            running = asyncio.create_task(pool.fetchrow(statement))
             await asyncio.sleep(0.5)
             (pid,) = await backend_pids(admin)
             await admin.execute("SELECT pg_terminate_backend($1)", pid)
@@ -177,17 +177,17 @@ def test_a_statement_that_reached_the_server_is_never_run_twice(pool_database: U
 
 
 async def wait_on_an_exhausted_pool(url: URL, pool_timeout: float) -> tuple[object, float]:
-    async with open_database(
+    async with open_pool(
         url, db_pool_size=1, db_pool_max_overflow=0, db_pool_timeout=pool_timeout
-    ) as database:
-        held = await database.acquire()  # the pool's only connection, busy elsewhere
+    ) as pool:
+        held = await pool.acquire()  # the pool's only connection, busy elsewhere
         started = time.monotonic()
         try:
-            outcome: object = await asyncio.wait_for(database.fetchrow(SELECT_ONE), 30)
+            outcome: object = await asyncio.wait_for(pool.fetchrow(SELECT_ONE), 30)
         except Exception as exc:
             outcome = exc
         waited = time.monotonic() - started
-        await database.release(held)
+        await pool.release(held)
         return outcome, waited
 
 

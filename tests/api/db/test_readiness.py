@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from api.columns import POST_COLUMNS, USER_COLUMNS
-from api.db.pool import Database
+from api.db.pool import Pool
 from api.db.query import Query
-from api.db.readiness import check_schema, prepare_each
+from api.db.readiness import STATEMENTS_IN_USE, check_schema, prepare_each
+from api.posts.statements import POST_COLUMNS, POSTS_PAGE
 from api.settings import ApiDatabaseSettings, ApiSettings
-from api.statements import ALL, POSTS_PAGE, USER_BY_ID, USERS_PAGE
+from api.users.statements import USER_BY_ID, USER_COLUMNS, USERS_PAGE
 from harness.databases import connect
 from harness.processes import alembic, running_api
 from harness.revisions import revision_before, revision_named
@@ -91,22 +91,22 @@ def test_readiness_leaves_no_prepared_statements_behind(migrated_database: URL) 
     also in its cache, so they piled up on the server, ten per probe per connection."""
 
     async def probe_many_times() -> int:
-        database = await Database.open(
+        pool = await Pool.open(
             ApiDatabaseSettings(database_url=migrated_database.render_as_string(False)),
             ApiSettings(db_pool_size=1, db_pool_max_overflow=0),
         )
         try:
             # The reads into the connection's statement cache, as the routes put them.
-            await database.fetchrow(USER_BY_ID, user_id=1)
-            await database.fetch(USERS_PAGE, after=0, look_ahead_limit=2)
-            await database.fetch(POSTS_PAGE, after=0, look_ahead_limit=2, page_bytes=1024)
+            await pool.fetchrow(USER_BY_ID, user_id=1)
+            await pool.fetch(USERS_PAGE, after=0, look_ahead_limit=2)
+            await pool.fetch(POSTS_PAGE, after=0, look_ahead_limit=2, page_bytes=1024)
             for _ in range(5):
-                await check_schema(database, ALL)
-            row = await database.fetchrow(PREPARED_ON_THIS_CONNECTION)
+                await check_schema(pool)
+            row = await pool.fetchrow(PREPARED_ON_THIS_CONNECTION)
             assert row is not None
             return int(row[0])
         finally:
-            await database.close()
+            await pool.close()
 
     # The three cached reads, this count, and at most the last probe's statement, whose
     # Close is sent with the next statement asyncpg prepares.
@@ -117,7 +117,7 @@ async def statements_after_each_probe(url: URL) -> list[str]:
     """Each statement probed alone on a new connection, then, after longer than its
     statement_timeout, one statement more: what went wrong, if anything."""
     failures = []
-    for query in ALL:
+    for query in STATEMENTS_IN_USE:
         connection = await asyncpg.connect(dsn(url), server_settings={"statement_timeout": "150"})
         try:
             await prepare_each(connection, [query])

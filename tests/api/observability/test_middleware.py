@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from api.docs import ASSETS_URL
+from api.http.docs import ASSETS_URL
 from harness.databases import connect
 from harness.processes import RunningApi, running_api
 from tests.api.factories import create_user

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from api.public_hosts import allowed
+from api.http.public_hosts import allowed
 from api.settings import ApiDatabaseSettings, ApiSettings, ServerSettings
 from harness.paths import ROOT
 from migrator.settings import DatabaseWaitSettings, MigratorSettings

@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 from api.settings import ApiSettings
+from shared_models.startup import load
 
 
 def main() -> int:
-    Path(ApiSettings.load().drain_file).touch()
+    Path(load("drain", (ApiSettings,))[ApiSettings].drain_file).touch()
     return 0
 
 

@@ -1,25 +1,24 @@
-"""Gunicorn's configuration (``gunicorn --config python:api.gunicorn_conf``), from the
-environment (api.settings).
-
-Loaded by the master before any worker forks, so bad configuration stops the server
-once, with a message naming the variable, instead of crash-looping workers.
-"""
+"""gunicorn's configuration (``gunicorn --config python:api.gunicorn_conf``). Read by the
+master before any worker forks: the API's settings are loaded once (a bad value stops
+the server once, naming the variable), gunicorn's logger configures logging once, and
+the app is built once and shared with every worker (copy on write)."""
 
 import os
 import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
+from gunicorn import glogging
+from starlette.types import ASGIApp
 from uvicorn_worker import UvicornWorker
 
 from api.settings import SETTINGS, ApiSettings, ServerSettings
-from shared_models.logs import logging_config
-from shared_models.startup import start
+from shared_models.logs import configure_logging
+from shared_models.startup import load
 
-# The app's settings too, so a bad value fails before the first fork.
-log_settings = start("api", SETTINGS).log
-server = ServerSettings.load()
-metrics_port = ApiSettings.load().metrics_port
+settings = load("api", SETTINGS)
+server = settings[ServerSettings]
+metrics_port = settings[ApiSettings].metrics_port
 
 # The workers' shared metrics files, set before the app (and prometheus_client) is
 # imported, and emptied: values of an earlier run's workers must not be summed in.
@@ -28,20 +27,35 @@ shutil.rmtree(server.metrics_dir, ignore_errors=True)
 Path(server.metrics_dir).mkdir(parents=True)
 
 
+class Logger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no types
+    """gunicorn's logger, set up as every process of the stack logs: its master, its
+    workers and uvicorn in them write the same lines as the app."""
+
+    def setup(self, cfg: Any) -> None:
+        configure_logging(settings.log, "api")
+
+
 class Worker(UvicornWorker):  # type: ignore[misc]  # uvicorn_worker ships no types
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
         **UvicornWorker.CONFIG_KWARGS,
         # The app writes its own access line (api.observability); uvicorn's would be a second.
         "access_log": False,
-        # A response's head and body in one write, not two (api.one_write).
-        "http": "api.one_write:OneWriteProtocol",
+        # A response's head and body in one write, not two (api.http.one_write).
+        "http": "api.http.one_write:OneWriteProtocol",
     }
 
 
-wsgi_app = "api.main:serve_app()"
+def serve() -> ASGIApp:
+    from api.main import observed_app  # after PROMETHEUS_MULTIPROC_DIR is set
+
+    return observed_app(settings)
+
+
+wsgi_app = "api.gunicorn_conf:serve()"
+logger_class = Logger
 worker_class = Worker
 workers = server.web_concurrency
-# The API's address, and /metrics's port on the same interface (api.routes.metrics).
+# The API's address, and /metrics's port on the same interface (api.observability.routes).
 host, _, api_port = server.gunicorn_bind.rpartition(":")
 bind = [server.gunicorn_bind]
 if str(metrics_port) != api_port:
@@ -51,13 +65,9 @@ forwarded_allow_ips = server.forwarded_allow_ips
 timeout = server.gunicorn_timeout
 graceful_timeout = server.gunicorn_graceful_timeout
 keepalive = server.gunicorn_keepalive
-# gunicorn's master and workers, and uvicorn in them, log as the app does.
-logconfig_dict = logging_config(log_settings, "api")
-loglevel = log_settings.log_level
+loglevel = settings.log.log_level
 errorlog = "-"
 accesslog = None
-# Importing the app once in the master shares its memory with every worker (copy on
-# write); each worker still opens its own pool in the app's lifespan.
 preload_app = True
 # Container file systems may lack a tmpfs at /tmp; the heartbeat files go to memory.
 worker_tmp_dir = "/dev/shm"  # noqa: S108

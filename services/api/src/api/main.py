@@ -1,5 +1,6 @@
-"""The application: routes, error answers, the body limit and the worker's database,
-wrapped in the request observation (what gunicorn serves: ``serve_app``)."""
+"""The application: each resource's routes, the HTTP plumbing around them, and the
+worker's pool, wrapped in the request observation. gunicorn serves ``observed_app``
+(api.gunicorn_conf); the development server calls ``serve_app``."""
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
@@ -10,36 +11,43 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
-from api.body_limit import BodySizeLimitMiddleware
 from api.db.gauges import sample_pool_gauges
-from api.db.pool import Database
-from api.dependencies import AppState
-from api.docs import install_docs
-from api.error_handlers import install_error_handlers
+from api.db.pool import Pool
+from api.health import routes as health_routes
+from api.http.body_limit import BodySizeLimitMiddleware
+from api.http.dependencies import AppState
+from api.http.docs import install_docs
+from api.http.errors import install_error_handlers
+from api.http.openapi import operation_id
+from api.http.public_hosts import PublicHostsMiddleware
+from api.observability import routes as metrics_routes
 from api.observability.metrics import record_build
 from api.observability.middleware import ObserveRequests
-from api.openapi import operation_id
-from api.public_hosts import PublicHostsMiddleware
-from api.routes import health, metrics, posts, users
+from api.posts import routes as posts_routes
+from api.posts import writes as post_writes
 from api.settings import SETTINGS, ApiDatabaseSettings, ApiSettings
-from shared_models.startup import start
+from api.users import routes as users_routes
+from api.users import writes as user_writes
+from shared_models.startup import Settings, start
 
 # Every route of the API's document (the OpenAPI and client tests walk these); /metrics
 # is Prometheus's, outside the document.
-ROUTERS = (health.router, users.router, posts.router)
-ALL_ROUTERS = (*ROUTERS, metrics.router)
+ROUTERS = (health_routes.router, users_routes.router, posts_routes.router)
+ALL_ROUTERS = (*ROUTERS, metrics_routes.router)
+# What each resource answers for its constraints, by name.
+CONSTRAINT_ANSWERS = {**user_writes.CONSTRAINT_ANSWERS, **post_writes.CONSTRAINT_ANSWERS}
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[AppState]]
 
 
-def lifespan_of(database: ApiDatabaseSettings, settings: ApiSettings) -> Lifespan:
+def lifespan_of(database_settings: ApiDatabaseSettings, api_settings: ApiSettings) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[AppState]:
         # Opened here, in the worker, so no pool is ever shared across a fork.
-        pool = await Database.open(database, settings)
-        record_build(settings.build_revision)
+        pool = await Pool.open(database_settings, api_settings)
+        record_build(api_settings.build_revision)
         sampler = asyncio.create_task(sample_pool_gauges(pool))
-        yield {"database": pool}
+        yield {"pool": pool, "settings": api_settings}
         sampler.cancel()
         with suppress(asyncio.CancelledError):
             await sampler
@@ -48,31 +56,25 @@ def lifespan_of(database: ApiDatabaseSettings, settings: ApiSettings) -> Lifespa
     return lifespan
 
 
-def create_app(
-    database: ApiDatabaseSettings | None = None, settings: ApiSettings | None = None
-) -> FastAPI:
-    database = database or ApiDatabaseSettings.load()
-    settings = settings or ApiSettings.load()
+def create_app(database_settings: ApiDatabaseSettings, api_settings: ApiSettings) -> FastAPI:
     app = FastAPI(
         title="Users and posts API",
         version=version("api"),
         summary="FastAPI over PostgreSQL; the schema is owned by Alembic migrations.",
-        lifespan=lifespan_of(database, settings),
+        lifespan=lifespan_of(database_settings, api_settings),
         docs_url=None,
         redoc_url=None,
         generate_unique_id_function=operation_id,
         telemetry={
-            "tracing": settings.api_opentelemetry,
-            "metrics": settings.api_opentelemetry,
-            "logs": settings.api_opentelemetry,
+            "tracing": api_settings.api_opentelemetry,
+            "metrics": api_settings.api_opentelemetry,
+            "logs": api_settings.api_opentelemetry,
         },
     )
-    app.state.metrics_port = settings.metrics_port
-    app.state.drain_file = settings.drain_file
     install_docs(app)
-    install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(PublicHostsMiddleware, public_hosts=settings.public_host_names)
+    install_error_handlers(app, CONSTRAINT_ANSWERS)
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=api_settings.max_body_bytes)
+    app.add_middleware(PublicHostsMiddleware, public_hosts=api_settings.public_host_names)
     for router in ALL_ROUTERS:
         app.include_router(router)
     return app
@@ -85,11 +87,15 @@ def served_routes(app: FastAPI) -> list[BaseRoute]:
     return [*own, *(route for router in ALL_ROUTERS for route in router.routes)]
 
 
+def observed_app(settings: Settings) -> ASGIApp:
+    """The app as served, wrapped in the request observation (outside FastAPI's own error
+    middleware, so it sees every final status)."""
+    api_settings = settings[ApiSettings]
+    app = create_app(settings[ApiDatabaseSettings], api_settings)
+    return ObserveRequests(app, served_routes(app), access_log_enabled=api_settings.access_log)
+
+
 def serve_app() -> ASGIApp:
-    """The app as served: its settings checked and logging configured, and wrapped in
-    the request observation (outside FastAPI's own error middleware, so it sees every
-    final status)."""
-    start("api", SETTINGS)
-    settings = ApiSettings.load()
-    app = create_app(settings=settings)
-    return ObserveRequests(app, served_routes(app), access_log_enabled=settings.access_log)
+    """For a server that starts nothing itself (``uvicorn --factory api.main:serve_app``):
+    the settings checked and logging configured, once."""
+    return observed_app(start("api", SETTINGS))

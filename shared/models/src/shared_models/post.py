@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 TITLE_MAX_LENGTH = 100
 # Characters. Text has no length of its own; the API holds content to this, so a page of
-# the largest posts stays within what a worker's memory can hold (api.pagination).
+# the largest posts stays within what a worker's memory can hold (api.db.keyset).
 CONTENT_MAX_LENGTH = 100_000
 
 

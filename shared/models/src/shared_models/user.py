@@ -23,7 +23,9 @@ class User(Base):
     # Stored and shown as given; one user per username_key (shared_models.identity).
     username: Mapped[str] = mapped_column(String(USERNAME_MAX_LENGTH))
     # The username's identity, written by the API with every username: unique (below).
-    username_key: Mapped[str] = mapped_column(Text, info={"identity_of": "username"})
+    username_key: Mapped[str] = mapped_column(
+        Text, info={"identity_of": "username", "hidden": True}
+    )
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
     bio: Mapped[str | None] = mapped_column(String(BIO_MAX_LENGTH))
 

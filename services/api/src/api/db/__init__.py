@@ -1,2 +1,2 @@
-"""The API's database wing: the pool (pool), the statements' runner (query), what the
-pool relies on in asyncpg (connections), readiness, and the pool's gauges."""
+"""Database plumbing: the worker's pool, statements compiled for asyncpg, keyset pages,
+unique rules read from the models, and the readiness check. No HTTP in here."""

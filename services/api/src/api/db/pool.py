@@ -1,9 +1,5 @@
-"""One asyncpg pool per worker process, used directly by the routes.
-
-The statements are SQLAlchemy Core, compiled once for asyncpg (api.statements); the
-routes run them here on the driver, without SQLAlchemy's execution layer, which cost
-about half of the worker's CPU per request (bench/README.md).
-"""
+"""One asyncpg pool per worker process: statements compiled once (api.db.query) run
+here on the driver, without SQLAlchemy's execution layer (bench/README.md says why)."""
 
 from __future__ import annotations
 
@@ -28,22 +24,22 @@ Ran = TypeVar("Ran")
 OpenPool = Callable[[], Awaitable[asyncpg.Pool]]
 
 
-def pool_opener(database: ApiDatabaseSettings, api: ApiSettings) -> OpenPool:
+def pool_opener(database_settings: ApiDatabaseSettings, api_settings: ApiSettings) -> OpenPool:
     """How this worker's pool is made: DB_POOL_SIZE connections kept open (asyncpg's
     floor), up to DB_POOL_MAX_OVERFLOW more in a burst (closed when idle), every
     statement under DB_STATEMENT_TIMEOUT."""
-    dsn = database.url("asyncpg").set(drivername="postgresql").render_as_string(False)
+    dsn = database_settings.url("asyncpg").set(drivername="postgresql").render_as_string(False)
 
     def open_pool() -> Awaitable[asyncpg.Pool]:
         pool: Awaitable[asyncpg.Pool] = asyncpg.create_pool(
             dsn,
-            min_size=api.db_pool_size,
-            max_size=api.db_pool_size + api.db_pool_max_overflow,
+            min_size=api_settings.db_pool_size,
+            max_size=api_settings.db_pool_size + api_settings.db_pool_max_overflow,
             reset=keep_session,
-            timeout=database.postgres_connect_timeout,
+            timeout=database_settings.postgres_connect_timeout,
             server_settings={
                 "application_name": "api",
-                "statement_timeout": str(round(api.db_statement_timeout * 1000)),
+                "statement_timeout": str(round(api_settings.db_statement_timeout * 1000)),
             },
         )
         return pool
@@ -51,7 +47,7 @@ def pool_opener(database: ApiDatabaseSettings, api: ApiSettings) -> OpenPool:
     return open_pool
 
 
-class Database:
+class Pool:
     """The worker's pool: a connection per statement, and one answer
     (DatabaseUnreachableError, a 503) to every failure to get one.
 
@@ -63,24 +59,25 @@ class Database:
     def __init__(self, open_pool: OpenPool, acquire_timeout: float) -> None:
         self.open_pool = open_pool
         self.acquire_timeout = acquire_timeout
-        self.pool: asyncpg.Pool | None = None
+        self.driver_pool: asyncpg.Pool | None = None
         self.opening: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, database: ApiDatabaseSettings, api: ApiSettings) -> Database:
-        instance = cls(pool_opener(database, api), api.db_pool_timeout)
+    async def open(cls, database_settings: ApiDatabaseSettings, api_settings: ApiSettings) -> Pool:
+        opener = pool_opener(database_settings, api_settings)
+        instance = cls(opener, api_settings.db_pool_timeout)
         try:
-            instance.pool = await instance.open_pool()
+            instance.driver_pool = await instance.open_pool()
         except UNREACHABLE as exc:
             log.warning("database unreachable at start (%s); retrying meanwhile", exc)
             instance.opening = asyncio.create_task(instance.keep_trying())
         return instance
 
     async def keep_trying(self, delay: float = 0.5) -> None:
-        while self.pool is None:
+        while self.driver_pool is None:
             await asyncio.sleep(delay)
             try:
-                self.pool = await self.open_pool()
+                self.driver_pool = await self.open_pool()
             except UNREACHABLE:
                 delay = min(delay * 2, 5.0)
         log.info("database reachable: connection pool open")
@@ -88,22 +85,22 @@ class Database:
     async def close(self) -> None:
         if self.opening is not None:
             self.opening.cancel()
-        if self.pool is not None:
-            await self.pool.close()
+        if self.driver_pool is not None:
+            await self.driver_pool.close()
 
     async def acquire(self) -> Connection:
         """A pooled connection, waiting at most DB_POOL_TIMEOUT for one."""
-        pool = self.pool
+        driver_pool = self.driver_pool
         try:
-            if pool is None:
+            if driver_pool is None:
                 raise ConnectionError("no connection yet since this worker started")
-            if pool.get_idle_size():
+            if driver_pool.get_idle_size():
                 # A connection is free, so this cannot wait: no timeout (asyncpg makes
                 # one a task of its own, about 15 us per request).
-                connection: Connection = await pool.acquire()
+                connection: Connection = await driver_pool.acquire()
                 return connection
             started = time.perf_counter()
-            connection = await pool.acquire(timeout=self.acquire_timeout)
+            connection = await driver_pool.acquire(timeout=self.acquire_timeout)
         # Refused or timed-out connects, an exhausted pool, or the server turning us
         # away (too many clients, starting up, a wrong password).
         except UNREACHABLE as exc:
@@ -116,8 +113,8 @@ class Database:
         return connection
 
     async def release(self, connection: Connection) -> None:
-        assert self.pool is not None
-        await self.pool.release(connection)
+        assert self.driver_pool is not None
+        await self.driver_pool.release(connection)
 
     async def run(self, statement: Callable[[Connection], Awaitable[Ran]]) -> Ran:
         """The statement on a pooled connection. A connection the server closed while it
@@ -135,14 +132,11 @@ class Database:
                 discard(connection)
                 # The server closed it, so it likely closed the pool's others at the same
                 # moment (a restart): replace them all as they are next acquired.
-                assert self.pool is not None
-                await self.pool.expire_connections()
+                assert self.driver_pool is not None
+                await self.driver_pool.expire_connections()
                 if attempt == 2:
                     raise DatabaseUnreachableError(f"connection lost: {exc}") from exc
                 log.info("pooled connection was closed by the server; retrying on a new one")
-            except OSError as exc:
-                discard(connection)
-                raise DatabaseUnreachableError(f"connection lost: {exc}") from exc
             finally:
                 await self.release(connection)
         raise AssertionError("unreachable")  # pragma: no cover

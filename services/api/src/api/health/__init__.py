@@ -1,0 +1,1 @@
+"""The greeting and the health probes."""

@@ -1,0 +1,1 @@
+"""HTTP plumbing every resource shares: limits, hosts, strict JSON, errors, paging, docs."""

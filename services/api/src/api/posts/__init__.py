@@ -1,0 +1,1 @@
+"""Posts: their routes, bodies, statements and writes."""

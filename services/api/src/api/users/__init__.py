@@ -1,0 +1,1 @@
+"""Users: their routes, bodies, statements and writes."""

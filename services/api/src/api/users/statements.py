@@ -1,0 +1,44 @@
+"""Every statement the /users routes run, compiled once at import (api.db.query) and
+registered for the readiness check. Columns come from the model (api.db.columns)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from api.db.columns import shown, written
+from api.db.keyset import keyset
+from api.db.query import Query, compiled
+from api.db.readiness import in_use
+from api.db.unique import UniqueRules
+from shared_models import User
+
+USER_COLUMNS = shown(User)
+UNIQUE = UniqueRules(User.__table__, id_parameter="user_id")  # type: ignore[arg-type]
+
+USER_BY_ID = in_use(compiled(select(*USER_COLUMNS).where(User.id == bindparam("user_id"))))
+USER_EXISTS = in_use(compiled(select(exists().where(User.id == bindparam("user_id")))))
+USERS_PAGE = in_use(compiled(keyset(USER_COLUMNS, User.id)))
+# ON CONFLICT DO NOTHING: a taken name writes nothing, and logs no error (users.writes).
+CREATE_USER = in_use(
+    compiled(insert(User).on_conflict_do_nothing().returning(*USER_COLUMNS), written(User))
+)
+# Which unique field another user holds, when a write wrote nothing.
+USER_TAKEN = in_use(compiled(UNIQUE.taken()))
+DELETE_USER = in_use(
+    compiled(delete(User).where(User.id == bindparam("user_id")).returning(User.id))
+)
+
+
+def updating_user(changes: dict[str, Any]) -> Query:
+    """An UPDATE of the columns a PATCH body sets, which writes nothing when another user
+    holds a value it sets: which columns varies, so it is built per request (PATCH is the
+    rare write)."""
+    statement = update(User).where(User.id == bindparam("user_id"))
+    fields = changes.keys() & set(UNIQUE.fields)
+    if fields:
+        statement = statement.where(~UNIQUE.taken_by_another(fields))
+    values: dict[str, Any] = {name: bindparam(name) for name in changes}
+    return compiled(statement.values(values).returning(*USER_COLUMNS))
