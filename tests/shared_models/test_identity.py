@@ -1,6 +1,8 @@
 """The identity rule (shared_models.identity): which usernames are one user, and which
 cannot be a new one's."""
 
+import unicodedata
+
 import pytest
 
 from shared_models.identity import refusal, username_key
@@ -16,10 +18,24 @@ from shared_models.identity import refusal, username_key
         ("\ufb01le", "FILE"),  # the fi ligature
         ("Zoe", "Zoe\u200d"),  # a zero-width joiner (refused in new names, stripped in keys)
         ("Zoe", "\u202eZoe"),  # a right-to-left override, the same
+        # Compatibility forms whose case only NFKC reveals: folding must come after it.
+        ("\u1d2cda", "ada"),  # MODIFIER LETTER CAPITAL A: NFKC gives "A", folding "a"
+        ("\u2124oe", "zoe"),  # DOUBLE-STRUCK CAPITAL Z: NFKC gives "Z"
     ],
 )
 def test_look_alikes_are_one_user(one: str, other: str) -> None:
     assert username_key(one) == username_key(other)
+
+
+@pytest.mark.parametrize(
+    "name", ["\u01f0", "\u01f0ames", "J\u030cames", "\u0390", "\u1e96", "Stra\u00dfe", "ǅ"]
+)
+def test_a_key_is_itself_normalised(name: str) -> None:
+    """Case folding can undo NFKC: ǰ (U+01F0) folds to j + a combining caron, which NFKC
+    composes again. A key that is not NFKC would let two spellings of one name differ."""
+    key = username_key(name)
+    assert unicodedata.is_normalized("NFKC", key), ascii(key)
+    assert username_key(key) == key
 
 
 @pytest.mark.parametrize(
@@ -42,6 +58,9 @@ def test_different_names_stay_different(one: str, other: str) -> None:
         ("Zo\u3000e", "the only space allowed is U+0020"),
         ("Zo\ue000e", "U+E000"),  # private use
         ("Zo\u2028e", "U+2028"),  # line separator
+        ("Zo\u2029e", "U+2029"),  # paragraph separator
+        ("Zo\u0378e", "U+0378"),  # unassigned: a later Unicode may make it anything
+        ("Zo\U000e0001e", "U+E0001"),  # a language tag (a format character)
     ],
 )
 def test_a_name_that_could_pass_for_another_is_refused(name: str, why: str) -> None:

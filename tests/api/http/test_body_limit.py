@@ -31,6 +31,8 @@ def test_a_body_of_exactly_max_body_bytes_is_read_and_one_more_is_413(
     over = client.post("/users", content=padded_user(MIB + 1), headers=json_type)
     assert over.status_code == 413
     assert over.json() == {"detail": "request body larger than 1048576 bytes"}
+    # The server closes the connection rather than read the unread rest of the body.
+    assert over.headers["connection"] == "close"
 
 
 def chunked(body: bytes, size: int = 65536) -> Iterator[bytes]:
@@ -47,6 +49,7 @@ def test_a_chunked_body_of_exactly_max_body_bytes_is_read_and_one_more_is_413(
     over = client.post("/users", content=chunked(padded_user(MIB + 1)), headers=json_type)
     assert over.status_code == 413
     assert over.json() == {"detail": "request body larger than 1048576 bytes"}
+    assert over.headers["connection"] == "close"
 
 
 def test_an_endless_chunked_body_is_refused_long_before_it_ends(api_server: RunningApi) -> None:

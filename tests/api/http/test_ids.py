@@ -4,6 +4,7 @@ digits of a positive integer that fits a bigint is a 422, and changes nothing.""
 import httpx
 import pytest
 
+from api.http.ids import decimal_digits
 from tests.api.factories import create_post, create_user
 
 NOT_PLAIN_DIGITS = ["1.0", "+1", "01", "1_000", "\uff11", " 1", "1e0", "0x1"]
@@ -53,3 +54,19 @@ def test_paging_numbers_spelled_otherwise_are_422(
     response = client.get("/posts", params={name: spelling})
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["query", name]
+
+
+# Digits str.isdigit() and int() take that are not ASCII: fullwidth, Arabic-Indic,
+# Devanagari, mathematical bold. Some pydantic refuses by itself; the validator refuses all.
+OTHER_DIGITS = ["\uff11", "\u0661", "\u0967", "\U0001d7cf", "1\uff10"]
+
+
+@pytest.mark.parametrize("spelling", [*NOT_PLAIN_DIGITS, *OTHER_DIGITS])
+def test_the_validator_refuses_whatever_is_not_ascii_decimal_digits(spelling: str) -> None:
+    with pytest.raises(ValueError, match="plain decimal digits"):
+        decimal_digits(spelling)
+
+
+@pytest.mark.parametrize("spelling", ["0", "1", "42", str(2**63 - 1)])
+def test_the_validator_lets_plain_digits_through(spelling: str) -> None:
+    assert decimal_digits(spelling) == spelling

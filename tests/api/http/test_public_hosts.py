@@ -23,6 +23,11 @@ def test_the_name_of_a_host_header(host: bytes, name: str) -> None:
 
 
 def test_patterns() -> None:
+    assert allowed("localhost", ["localhost"])
+    # An exact name is the whole name, not a prefix or a suffix of one.
+    assert not allowed("localhost.evil", ["localhost"])
+    assert not allowed("evil.localhost", ["localhost"])
+    assert not allowed("localhos", ["localhost"])
     assert allowed("api.example.com", ["*.example.com"])
     assert not allowed("example.com.evil", ["*.example.com"])
     assert not allowed("evilexample.com", ["*.example.com"])
@@ -30,7 +35,9 @@ def test_patterns() -> None:
     assert not allowed("", ["localhost"])
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "", "a b", "[::2]"])
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8000", "", "a b", "[::2]", "localhost.evil"]
+)
 def test_an_unknown_host_is_a_400_that_echoes_nothing(api_server: RunningApi, host: str) -> None:
     response = httpx.get(api_server.base_url + "/posts", headers={"Host": host}, timeout=10)
     assert response.status_code == 400
