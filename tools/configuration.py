@@ -1,16 +1,9 @@
-"""Every variable the stack reads, gathered from where each one is defined.
-
-The settings classes hold each service setting's default and description; compose
-files hold the few variables compose itself reads (ports, base images). PROGRAMS names
-every program of the stack, the compose service it runs in and the settings classes it
-reads (the very tuple it validates at start, shared_models.startup). This module walks
-them, so `.env.example` and docs/configuration.md are generated (tools.docs) and tests can
-check compose against the classes.
-
-A setting's section is the title of the class that declares it (``model_config``'s
-``title``, which a subclass adding to the same section inherits); sections come in the
-order the programs first read them, in start order, but a section every program reads
-(logging) comes last.
+"""Every variable the stack reads, from where each is defined: the settings classes
+(default and description), the compose files (the few variables compose itself reads),
+and PROGRAMS (each program, its compose service and the settings it validates at start).
+`.env.example` and docs/configuration.md are generated from here (tools.docs), and the
+tests check compose against it. A section is the title of the class that declares it;
+sections come in start order, the logging one (every program's) last.
 """
 
 from __future__ import annotations

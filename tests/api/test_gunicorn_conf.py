@@ -50,6 +50,22 @@ def test_sigterm_shuts_down_gracefully(migrated_database: URL, log_dir: Path) ->
     assert "Shutting down: Master" in log
 
 
+def test_the_settings_load_and_logging_is_configured_once(
+    migrated_database: URL, log_dir: Path
+) -> None:
+    """The master loads the settings and configures logging once, before it forks: the
+    workers inherit both, and the app (built once, preloaded) configures nothing."""
+    with running_api(migrated_database, log_dir, LOG_LEVEL="debug", LOG_FORMAT="json") as api:
+        assert httpx.get(api.base_url + "/readyz", timeout=10).status_code == 200
+        lines = log_lines(api.log())
+    configured = [line for line in lines if line["message"] == "logging configured"]
+    assert [line["pid"] for line in configured] == [api.process.pid]
+    booted = {
+        line["message"].rsplit(" ", 1)[-1] for line in lines if "Booting worker" in line["message"]
+    }
+    assert len(booted) == 2  # two workers, neither of which configured anything
+
+
 def test_every_line_of_every_process_is_a_json_object(logged_api: RunningApi) -> None:
     httpx.get(logged_api.base_url + "/users/1", timeout=10)
     time.sleep(0.2)  # the worker writes the access line after the response

@@ -1,23 +1,10 @@
-"""Which usernames are one user: the identity rule, and its key.
+"""Which usernames are one user (equal keys) and which a new user may not take.
 
-Two usernames are one user when their keys are equal. The key is the name with its
-format characters removed (zero-width joiners, bidirectional controls: invisible),
-then Unicode compatibility normalisation (NFKC: a fullwidth ``Ｚ`` is ``Z``, a ligature
-``ﬁ`` is ``fi``, a composed ``é`` and ``e`` + combining accent are one), then full case
-folding (``straße`` and ``STRASSE`` are one; PostgreSQL's ``lower()`` is not case
-folding), and NFKC again (folding can undo it). It follows RFC 8265's
-UsernameCaseMapped profile in what it maps; it differs in two stated ways: case folding
-rather than lowercasing (folding is Unicode's operation for caseless matching, and makes
-``straße`` one with ``STRASSE``), and no Bidi Rule (RFC 5893): a name may mix scripts
-and directions, but no direction control is allowed in it.
-
-So ``İstanbul`` (a dotted capital I, a letter of its own) and ``istanbul`` are two users:
-folding keeps the dot (``i̇``), where ``lower()`` in PostgreSQL's C locale dropped it.
-
-A new username is refused (``refusal``) when it holds what would make two names look
-alike: control and format characters, private-use, unassigned or surrogate code points,
-line or paragraph separators, any space but U+0020, or a space at either end. What is
-stored and shown is the name as given; only the key is normalised.
+The key: format characters dropped, NFKC, full case folding, NFKC again (folding can
+undo it); RFC 8265's UsernameCaseMapped but for case folding over lowercasing and no
+Bidi Rule (direction controls are refused instead). ``İstanbul`` and ``istanbul`` stay
+two: folding keeps the dot. The name is stored and shown as given. docs/api.md says
+what is refused and why.
 """
 
 from __future__ import annotations

@@ -1,15 +1,8 @@
-"""How every process of the stack logs: one JSON object per line in production,
-readable lines in development; the request id on every line written while a request
-runs. structlog renders both kinds of record the same way, with orjson:
-
-- the standard library's (gunicorn, uvicorn, alembic, our modules' ``logging`` loggers)
-  through ``structlog.stdlib.ProcessorFormatter``;
-- structlog's own (``log_line``, the API's access line: one per request, so it skips
-  the standard library's LogRecord and handler machinery).
-
-Every service configures logging once, at start, with ``configure_logging``; gunicorn
-takes the same dictionary as its ``logconfig_dict``, so its master, its workers and
-uvicorn inside them write the same lines as the app.
+"""How every process of the stack logs: one JSON object per line in production, readable
+lines in development, the request id on every line written while a request runs.
+structlog renders the standard library's records (gunicorn, uvicorn, alembic, ours) and
+its own (``log_line``: the access line, without the standard library's per-record cost)
+the same way. Every process configures it once, with ``configure_logging``.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """Settings read from the environment and validated at start-up, and the database
-settings every service shares.
-
-Each setting is a field of one settings class, which holds its default and its
-description: the only place for both. `.env.example` and the README's table are
-generated from these classes (`make docs`), and compose passes the variables
-through without restating a default.
-
-Every variable may instead be given as ``<NAME>_FILE`` naming a file that holds the
-value (Docker and Kubernetes secrets). Errors name the variable and never echo its value.
+settings every service shares. Each setting is a field of one class, which holds its
+default and description (the only place for both; `make docs` generates .env.example
+and docs/configuration.md from them). Any variable may be given as ``<NAME>_FILE``
+naming a file that holds it; errors name the variable and never echo its value.
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ class Pool:
                 raise ConnectionError("no connection yet since this worker started")
             if driver_pool.get_idle_size():
                 # A connection is free, so this cannot wait: no timeout (asyncpg makes
-                # one a task of its own, about 15 us per request).
+                # a timeout a task of its own, a cost on every request).
                 connection: Connection = await driver_pool.acquire()
                 return connection
             started = time.perf_counter()

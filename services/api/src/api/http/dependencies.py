@@ -18,7 +18,7 @@ class AppState(TypedDict):
     settings: ApiSettings
 
 
-# async def: FastAPI runs a plain def dependency in a thread, ~100 us per request.
+# async def: FastAPI runs a plain def dependency in a thread, a cost on every request.
 async def get_pool(request: Request) -> Pool:
     pool: Pool = request.state.pool
     return pool

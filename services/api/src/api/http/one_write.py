@@ -1,12 +1,8 @@
-"""One write per response: uvicorn's HTTP protocol with its writes coalesced.
-
-uvicorn writes a response's head when the app sends ``http.response.start`` and its
-body when the app sends ``http.response.body``: two ``send`` system calls and two TCP
-segments per response and, behind Docker's published port, two reads and two writes
-more in ``docker-proxy``. The app sends both in the same turn of the event loop, so
-the bytes written during a turn are held and written together when the turn ends
-(microseconds later): every small response is one write (bench/README.md, "What
-bought what"). The protocol is otherwise uvicorn's own, unchanged.
+"""One write per response: uvicorn's HTTP protocol, its writes during one turn of the
+event loop held and written together. uvicorn writes a response's head and body with
+two ``send`` calls (and, behind Docker's published port, docker-proxy then reads and
+writes twice); the app sends both in one turn, so each small response becomes one write.
+The protocol is otherwise uvicorn's own.
 """
 
 from __future__ import annotations

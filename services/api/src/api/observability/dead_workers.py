@@ -1,12 +1,9 @@
-"""What is left of a gunicorn worker that died, in the workers' shared metrics directory.
+"""A dead gunicorn worker's metrics files, folded into one archive per kind.
 
-prometheus_client's multiprocess mode gives each worker its own files. When one dies,
-``mark_process_dead`` removes its live gauges, but its counters and histograms must stay
-counted (a counter that goes down reads as a reset), so their files stayed, three per
-dead worker, forever. Here they are merged into one archive file per kind, with
-prometheus_client's own merge (``accumulate=False``, for writing back), and removed:
-the directory holds the live workers' files and one archive per kind, however many
-workers have died. Called by the master (gunicorn's child_exit), one worker at a time.
+Its live gauges go (``mark_process_dead``); its counters and histograms must stay
+counted (a counter that goes down reads as a reset), so they are merged, with
+prometheus_client's own merge, into the archive and their files removed: the directory
+holds the live workers' files and one archive per kind, however many have died.
 """
 
 from __future__ import annotations
