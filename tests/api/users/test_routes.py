@@ -351,3 +351,16 @@ def test_a_dotted_capital_i_is_a_letter_of_its_own(client: httpx.Client) -> None
     plain = create_user(client, username=f"istanbul{tag}")
     assert dotted["id"] != plain["id"]
     assert dotted["username"] == f"\u0130stanbul{tag}"
+
+
+@pytest.mark.parametrize(
+    ("local", "status"), [("a" * 64, 201), ("a" * 65, 422), ("é" * 32, 201), ("é" * 33, 422)]
+)
+def test_an_email_local_part_is_at_most_64_bytes(
+    client: httpx.Client, local: str, status: int
+) -> None:
+    email = f"{local}@{unique()}.example.com"
+    response = client.post("/users", json={"username": unique(), "email": email})
+    assert response.status_code == status, response.text
+    if status == 422:
+        assert_validation_error(response, "email")

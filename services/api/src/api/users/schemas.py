@@ -22,7 +22,20 @@ Username = Annotated[
     StringConstraints(min_length=1, max_length=USERNAME_MAX_LENGTH, pattern=NO_NUL),
     AfterValidator(visibly_distinct),
 ]
-Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH)]
+# RFC 5321, 4.5.3.1.1: a local part (before the @) of at most 64 octets.
+LOCAL_PART_MAX_OCTETS = 64
+
+
+def deliverable_local_part(email: str) -> str:
+    local = email.rpartition("@")[0]
+    if len(local.encode()) > LOCAL_PART_MAX_OCTETS:
+        raise ValueError(f"the part before @ must be at most {LOCAL_PART_MAX_OCTETS} bytes")
+    return email
+
+
+Email = Annotated[
+    EmailStr, Field(max_length=EMAIL_MAX_LENGTH), AfterValidator(deliverable_local_part)
+]
 Bio = Annotated[str, StringConstraints(max_length=BIO_MAX_LENGTH, pattern=NO_NUL)]
 
 
