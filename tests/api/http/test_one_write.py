@@ -18,7 +18,8 @@ from uvicorn.config import Config
 from uvicorn.importer import import_from_string
 from uvicorn.server import ServerState
 
-from api.http.one_write import MAX_HELD_BYTES, CoalescingTransport, OneWriteProtocol
+from api.http.one_write import MAX_HELD_BYTES, CoalescingTransport
+from api.http.protocol import ApiProtocol
 from harness.processes import service_env
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n"
@@ -85,9 +86,9 @@ def app_answering(*bodies: bytes) -> Any:
 async def serve(app: Any, requests: int = 1) -> list[list[bytes]]:
     """``requests`` requests one after the other on one keep-alive connection: the
     writes that reached the transport for each."""
-    config = Config(app, http=OneWriteProtocol, lifespan="off", access_log=False)
+    config = Config(app, http=ApiProtocol, lifespan="off", access_log=False)
     config.load()
-    protocol = OneWriteProtocol(config, ServerState(), app_state={})
+    protocol = ApiProtocol(config, ServerState(), app_state={})
     transport = RecordingTransport()
     protocol.connection_made(transport)  # type: ignore[arg-type]
     writes = []
@@ -191,16 +192,16 @@ def test_gunicorn_workers_serve_with_the_one_write_protocol(tmp_path: Path) -> N
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    assert import_from_string(result.stdout.strip()) is OneWriteProtocol
+    assert import_from_string(result.stdout.strip()) is ApiProtocol
 
 
 async def real_server(app: Any) -> tuple[asyncio.Server, int]:
-    config = Config(app, http=OneWriteProtocol, lifespan="off", access_log=False)
+    config = Config(app, http=ApiProtocol, lifespan="off", access_log=False)
     config.load()
     state = ServerState()
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: OneWriteProtocol(config, state, app_state={}), "127.0.0.1", 0
+        lambda: ApiProtocol(config, state, app_state={}), "127.0.0.1", 0
     )
     return server, server.sockets[0].getsockname()[1]
 

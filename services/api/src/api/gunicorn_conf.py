@@ -40,8 +40,10 @@ class Worker(UvicornWorker):  # type: ignore[misc]  # uvicorn_worker ships no ty
         **UvicornWorker.CONFIG_KWARGS,
         # The app writes its own access line (api.observability); uvicorn's would be a second.
         "access_log": False,
-        # A response's head and body in one write, not two (api.http.one_write).
-        "http": "api.http.one_write:OneWriteProtocol",
+        # One write per response, and JSON for what uvicorn refuses (api.http.protocol).
+        "http": "api.http.protocol:ApiProtocol",
+        # No "server: uvicorn": nothing says what runs behind the door.
+        "server_header": False,
     }
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
 # Past this, held bytes are written at once: the real transport then sees a large
 # body as it comes, and its flow control (pause_writing) still stops a fast producer.
 MAX_HELD_BYTES = 64 * 1024
@@ -103,12 +101,3 @@ class CoalescingTransport(asyncio.Transport):
 
     def can_write_eof(self) -> bool:
         return self.transport.can_write_eof()
-
-
-class OneWriteProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, writing through a ``CoalescingTransport``."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        # (uvloop's transports are not asyncio.Transport subclasses, only alike: the
-        # methods forwarded are the interface both have.)
-        super().connection_made(CoalescingTransport(transport, self.loop))

@@ -9,6 +9,8 @@ or Prometheus calls them by the container's address and they write no URL.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -17,14 +19,33 @@ from api.http.errors import error
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 UNKNOWN_HOST = "unknown host: this API answers to the names in PUBLIC_HOSTS"
+INVALID_HOST = "invalid Host header: a host name or address, and a port, and nothing else"
 
 
-def host_name(host: bytes) -> str:
-    """``example.com:8000`` -> ``example.com``; ``[::1]:8000`` -> ``::1``."""
-    text = host.decode("latin-1").strip().lower()
-    if text.startswith("["):
-        return text[1:].partition("]")[0]
-    return text.rpartition(":")[0] if text.count(":") == 1 else text
+# RFC 3986's host and port, as Host carries them: a DNS name (or IPv4 address), or an
+# IPv6 address in brackets; a port of up to five digits. Nothing else: no user info, no
+# path, no spaces. What passes is what Starlette then writes its URLs from.
+HOST = re.compile(
+    r"(?P<name>[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?|\[(?P<ip6>[0-9a-f:.]+)\])"
+    r"(:(?P<port>[0-9]{1,5}))?"
+)
+MAX_NAME = 253
+
+
+def host_name(host: bytes) -> str | None:
+    """The name a Host header gives, lowercased (``[::1]:8000`` -> ``::1``), or None when
+    it is no well-formed host and port."""
+    text = host.decode("latin-1").lower()
+    match = HOST.fullmatch(text)
+    if match is None or (match["port"] and int(match["port"]) > 65535):
+        return None
+    if match["ip6"] is not None:
+        try:
+            return str(ipaddress.IPv6Address(match["ip6"]))
+        except ValueError:
+            return None
+    name = match["name"].removesuffix(".")
+    return name if len(name) <= MAX_NAME else None
 
 
 def allowed(name: str, patterns: Sequence[str]) -> bool:
@@ -44,7 +65,8 @@ class PublicHostsMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in EXEMPT:
             host = next((value for name, value in scope["headers"] if name == b"host"), b"")
-            if not allowed(host_name(host), self.public_hosts):
-                await error(400, UNKNOWN_HOST)(scope, receive, send)
+            name = host_name(host)
+            if name is None or not allowed(name, self.public_hosts):
+                await error(400, UNKNOWN_HOST if name else INVALID_HOST)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
