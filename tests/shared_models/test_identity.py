@@ -61,6 +61,26 @@ def test_different_names_stay_different(one: str, other: str) -> None:
         ("Zo\u2029e", "U+2029"),  # paragraph separator
         ("Zo\u0378e", "U+0378"),  # unassigned: a later Unicode may make it anything
         ("Zo\U000e0001e", "U+E0001"),  # a language tag (a format character)
+        # Invisible: default-ignorable code points, and the blank Braille cell.
+        ("ad\u034fmin", "U+034F"),  # combining grapheme joiner
+        ("admin\ufe0f", "U+FE0F"),  # variation selector-16
+        ("admin\U000e0100", "U+E0100"),  # variation selector-17
+        ("admin\u3164", "U+3164"),  # Hangul filler
+        ("\u115fadmin", "U+115F"),  # Hangul choseong filler
+        ("admin\u17b4", "U+17B4"),  # Khmer vowel inherent AQ
+        ("admin\u2800", "U+2800"),  # Braille pattern blank
+        # Combining marks: on a letter, at most four in a row, not one twice.
+        ("\u0301", "begin with a combining mark"),
+        ("\u0301admin", "begin with a combining mark"),
+        ("a" + "\u0301" * 49, "repeat a combining mark"),
+        ("a\u0300\u0301\u0302\u0303\u0304", "more than 4 combining marks"),
+        # Scripts mixed so that a name passes for another (UTS #39).
+        ("\u0430dmin", "mix Cyrillic and Latin"),  # a Cyrillic a
+        ("b\u03bfb", "mix Greek and Latin"),  # a Greek omicron
+        ("\u03a9mega", "mix Greek and Latin"),
+        ("\u0418van Ivan", "mix Cyrillic and Latin"),
+        ("\u13f4\u13aa\u13a1", "not in common use"),  # Cherokee, which looks Latin
+        ("\u0430\u0440\u0440\u04cf\u0435", "reads as a Latin one"),  # Cyrillic "apple"
     ],
 )
 def test_a_name_that_could_pass_for_another_is_refused(name: str, why: str) -> None:
@@ -69,6 +89,23 @@ def test_a_name_that_could_pass_for_another_is_refused(name: str, why: str) -> N
     assert why.replace("a space at either end", "begin or end with a space") in reason
 
 
-@pytest.mark.parametrize("name", ["José", "ada lovelace", "Zoë", "李雷", "Ωmega", "O'Brien-2"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "José",
+        "ada lovelace",
+        "Zoë",
+        "李雷",
+        "O'Brien-2",
+        "Иван",  # one script, Cyrillic
+        "Ωμέγα",  # one script, Greek
+        "山田太郎",
+        "tanakaさん",  # Latin with Japanese
+        "Kim 김",  # Latin with Korean
+        "Nguyễn",  # two marks on one letter
+        "คุณ",  # Thai, a vowel and a tone mark stacked
+        "admin😀",  # an emoji is of no script
+    ],
+)
 def test_ordinary_names_are_taken(name: str) -> None:
     assert refusal(name) is None

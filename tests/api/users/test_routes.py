@@ -290,7 +290,15 @@ def test_a_bad_patch_names_its_field_once_in_words(
     assert why in error["msg"]
 
 
-@pytest.mark.parametrize("name", ["Zoe\u200dx", "\u202eZoe", "Zoe ", " Zoe", "Zo\u00a0e", "Zo\te"])
+HIDING_OR_PASSING = [
+    *("Zoe\u200dx", "\u202eZoe", "Zoe ", " Zoe", "Zo\u00a0e", "Zo\te"),
+    # Each of these once made a user beside "admin" or "bob" (docs/api.md says why not).
+    *("ad\u034fmin", "admin\ufe0f", "admin\u3164", "\u115fadmin", "admin\u17b4", "admin\u2800"),
+    *("\u0430dmin", "b\u03bfb", "a" + "\u0301" * 49, "\u0301", "victim\u034f"),
+]
+
+
+@pytest.mark.parametrize("name", HIDING_OR_PASSING, ids=ascii)
 def test_a_username_that_could_pass_for_another_is_422_saying_why(
     client: httpx.Client, name: str
 ) -> None:
