@@ -6,6 +6,7 @@ import pytest
 
 from api.settings import ApiDatabaseSettings, ServerSettings
 from migrator.settings import MigratorDatabaseSettings
+from shared_models.logs import LogSettings
 from shared_models.settings import ConfigurationError
 
 SECRET = "s3cret-Value"
@@ -97,3 +98,13 @@ def test_invalid_values_name_the_variable_and_hide_the_value(
         ApiDatabaseSettings.load()
     assert message in str(raised.value)
     assert SECRET not in str(raised.value)
+
+
+@pytest.mark.parametrize(("level", "log_format"), [("DEBUG", "JSON"), ("Warning", "Console")])
+def test_log_settings_take_any_case(
+    monkeypatch: pytest.MonkeyPatch, level: str, log_format: str
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", level)
+    monkeypatch.setenv("LOG_FORMAT", log_format)
+    settings = LogSettings.load()
+    assert (settings.log_level, settings.log_format) == (level.lower(), log_format.lower())

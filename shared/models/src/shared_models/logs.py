@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import orjson
 import structlog
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -37,13 +37,19 @@ class LogSettings(EnvSettings):
     log_level: str = Field(
         default="info",
         pattern=f"^({'|'.join(LEVELS)})$",
-        description="Least severe log level written.",
+        description=f"Least severe log level written: {', '.join(LEVELS)} (any case).",
     )
     log_format: Literal["json", "console"] = Field(
         default="json",
         description="json: one JSON object per line, for log pipelines (jq, Loki, "
-        "Elasticsearch); console: readable lines (the development override uses it).",
+        "Elasticsearch); console: readable lines (the development override uses it). "
+        "Any case.",
     )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
 
 def add_request_id(logger: WrappedLogger, name: str, event: EventDict) -> EventDict:
