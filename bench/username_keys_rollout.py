@@ -126,15 +126,16 @@ def main() -> None:
         print(the_plan(database), flush=True)
         alembic(database, "upgrade", EXPAND)
         with writes_going_on(database, args.writers) as writes, LockWaits(database) as waits:
-            time.sleep(args.baseline)
-            started = time.monotonic()
+            writes.sleep_until(args.baseline)
+            started = writes.now()
             killed_status, first_run = run_until_half(database, args.users)
-            killed_at = time.monotonic()
+            killed_at = writes.now()
             kept = progress(database)
             second = alembic(
                 database, "upgrade", "head", MIGRATOR_BACKFILL_LOG_SECONDS="1", LOG_FORMAT="json"
             )
-            finished = time.monotonic()
+            finished = writes.now()
+        writes_seen = writes.report()
         first_progress = [r for r in first_run if r.get("backfill") == "users.username_key"]
         second_lines = backfill_lines(second.stderr)
         done = next(r for r in second_lines if "duration_s" in r)
@@ -160,8 +161,8 @@ def main() -> None:
             "rows_with_a_wrong_key": wrong_keys(database),
             "longest_lock_wait_ms": round(waits.longest_ms, 1),
             "longest_lock_wait_query": waits.longest_query[:200],
-            "writes_before": writes.between(started - args.baseline, started),
-            "writes_during": writes.between(started, finished),
+            "writes_before": writes_seen.window(started - args.baseline, started),
+            "writes_during": writes_seen.window(started, finished),
         }
         print(json.dumps(report, indent=2))
 

@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 from harness.compose import ComposeProject
+from harness.load import Load, LoadReport
 from harness.paths import ROOT
-from tests.support.load import Load, LoadReport
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "faults"
 

@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from harness.compose import ComposeProject
+from harness.load import Load, LoadReport
 from harness.paths import ROOT
 from harness.revisions import HEAD_REVISION
 from tests.faults.checks import check_invariants, psql
-from tests.support.load import Load, LoadReport
 from tests.support.scratch_migrations import ScratchMigrations
 
 pytestmark = pytest.mark.faults

@@ -22,9 +22,9 @@ from contextlib import contextmanager
 import pytest
 
 from harness.compose import ComposeProject
+from harness.load import Load, LoadReport, TrickledCreates
 from harness.paths import ROOT
 from tests.faults.checks import ContainerEvents, check_invariants, lost_writes, psql
-from tests.support.load import Load, LoadReport, TrickledCreates
 
 pytestmark = pytest.mark.faults
 

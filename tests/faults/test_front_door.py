@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from harness.compose import ComposeProject
+from harness.load import Load, LoadReport
 from tests.faults.checks import check_invariants
-from tests.support.load import Load, LoadReport
 from tests.support.logs import log_lines
 from tests.support.netns import ClientHost, client_hosts
 
