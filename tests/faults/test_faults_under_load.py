@@ -24,7 +24,16 @@ import pytest
 from harness.compose import ComposeProject
 from harness.load import Load, LoadReport, TrickledCreates
 from harness.paths import ROOT
-from tests.faults.checks import ContainerEvents, check_invariants, lost_writes, psql
+from tests.faults.checks import (
+    ContainerEvents,
+    addresses,
+    check_invariants,
+    first_taken_down,
+    lost_writes,
+    proxy_notices,
+    proxy_servers,
+    psql,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -379,8 +388,17 @@ def test_release_under_load(stack: ComposeProject) -> None:
     """`make release` (tools/release.sh) while the load runs, with creates trickling their
     bodies across the swap: the migrator runs, a new api container starts beside the old,
     the proxy sends it traffic once its /readyz passes, the old one is drained and
-    stopped. Nothing may fail and nothing may be lost."""
+    stopped. Nothing may fail and nothing may be lost.
+
+    The proxy's retries would hide a release that stopped the old api undrained (a
+    refused connection is tried again on the new one), so the drain is checked where it
+    shows: the proxy took each old server out of rotation because its /readyz answered
+    503, which only a running, draining api answers, not because it stopped answering."""
     before = set(stack.container_ids("api"))
+    servers = proxy_servers(stack)
+    old_servers = sorted(servers[a] for c in before for a in addresses(stack, c) if a in servers)
+    assert len(old_servers) == len(before), servers  # each on the edge network, one address
+    notices_before = len(proxy_notices(stack))
     with Load(stack.base_url, seconds=30) as load:
         load.sleep_until(4)
         # Bodies trickled over 3 s, within the proxy's 5 s for a whole request.
@@ -395,14 +413,18 @@ def test_release_under_load(stack: ComposeProject) -> None:
     report = load.report()
     after = set(stack.container_ids("api"))
     created = {id_ for status, id_ in in_flight if id_ is not None}
+    taken_down = first_taken_down(proxy_notices(stack)[notices_before:], old_servers)
     check_invariants(
         stack, "13-release", report,
         promise="no request fails, no write is lost, every api container is replaced",
         release_s=round(report.marks["released"] - report.marks["release"], 3),
         in_flight_requests=[status for status, _ in in_flight],
         release_steps=[line for line in released.stderr.splitlines() if line.startswith("release")],
+        old_servers_taken_down=taken_down,
     )  # fmt: skip
     assert released.returncode == 0, released.stdout + released.stderr
+    for server, notice in taken_down.items():
+        assert "Layer7 wrong status, code: 503" in (notice or ""), (server, notice)
     assert not report.errors_by_kind(), report.errors_by_kind()
     assert [status for status, _ in in_flight] == ["201"] * 6, in_flight
     assert not lost_writes(stack, created)
