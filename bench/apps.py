@@ -1,14 +1,9 @@
-"""The two apps on one database, started either way the bench runs them, with the parts
-whose CPU it measures.
-
-compose (the default): compose.yaml exactly as users run it (its own project name,
-production shape, through the proxy's published port: the front door), with
-bench/compose.tutorial.yaml merged on top: the tutorial's own image, on its own
-published port, on the same `db` and data.
-
-host (a diagnostic): both apps as host processes on a throwaway durable PostgreSQL,
-our gunicorn with the real configuration, the tutorial under uvicorn.
-"""
+"""The two apps on one database, and the parts whose CPU the bench measures, started
+either way: compose (the default: compose.yaml as users run it, under a project name of
+its own, reached through the proxy's published port, with bench/compose.tutorial.yaml's
+tutorial on a port of its own, on the same `db` and data) or host (a diagnostic: both
+apps as host processes on a throwaway durable PostgreSQL, ours under gunicorn with the
+real configuration, the tutorial under uvicorn)."""
 
 from __future__ import annotations
 

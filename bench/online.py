@@ -22,13 +22,13 @@ from harness.processes import running_api
 
 
 def seed(database_url: URL, users: int) -> None:
-    with connect(database_url) as db:
-        db.execute(
+    with connect(database_url) as connection:
+        connection.execute(
             "INSERT INTO users (username, email, bio) SELECT 'user' || g, "
             "'User' || g || '@Example.com', NULL FROM generate_series(1, %s) g",
             (users,),
         )
-        db.execute("VACUUM ANALYZE users")
+        connection.execute("VACUUM ANALYZE users")
 
 
 def options(doc: str | None) -> argparse.Namespace:

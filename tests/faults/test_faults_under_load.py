@@ -1,14 +1,10 @@
 """Faults under load, end to end: compose.yaml alone, reached through its published port.
 
-Each case runs a bounded load (tests.support.load: writers and readers for a fixed time,
-every request recorded), breaks one thing while it runs, and then checks what must
-always hold: every create answered 2xx is in the database, nothing answered 500, every
-503 carried Retry-After, no response was cut once it had started (unless the process
-serving it was SIGKILLed). Each case also checks what it promises (recovery within a
-bound, errors only of a kind, ...) and records its figures in
-tests/artifacts/faults/<case>.json.
-
-The cases share one stack: each leaves it serving as it found it.
+Each case runs a bounded load (harness.load), breaks one thing while it runs, then checks
+what must always hold (tests.faults.checks.check_invariants) and what the case promises
+(recovery within a bound, errors only of a kind, ...), and records its figures in
+tests/artifacts/faults/<case>.json. The cases share one stack: each leaves it serving as
+it found it.
 """
 
 from __future__ import annotations
@@ -116,8 +112,8 @@ def test_database_restart(stack: ComposeProject) -> None:
 def test_api_crash(stack: ComposeProject) -> None:
     """gunicorn (PID 1 of the api container) is SIGKILLed, as the kernel's OOM killer
     would: the restart policy brings the container back. Bound: Docker restarts it after
-    100 ms, and gunicorn imports the app and forks its workers: a second on a quiet
-    machine, up to 7 s seen on this busy 2-core one.
+    100 ms, then gunicorn imports the app and forks its workers, which a busy 2-core
+    machine slows several times over (the times seen: tests/faults/README.md).
 
     Not `docker compose kill -s SIGKILL api`: Docker records a kill through its API as an
     operator's stop, and no restart policy applies after one. So the signal comes from the
@@ -186,12 +182,11 @@ def test_redeploy_under_load(stack: ComposeProject) -> None:
     """`up -d --wait --no-deps --force-recreate api`, the plain redeploy `make release`
     replaces: the old gunicorn finishes what it has, then the new container starts; the
     proxy answers 503 with Retry-After while there is none (trickled creates whose bodies
-    span the swap get one). Measured
-    from Docker's events: the drain (SIGTERM to exit), the swap (exit to the new start),
-    the boot (start to the first answer), and the healthcheck's lag: `--wait` returns at
-    the first check that passes, and checks run every `interval` (2 s) from the start.
-    Bound: the drain (the trickles' last second) plus a swap and a boot: 1.4 s on a quiet
-    machine, up to 9 s seen on this busy one."""
+    span the swap get one). Measured from Docker's events: the drain (SIGTERM to exit),
+    the swap (exit to the new start), the boot (start to the first answer), and the
+    healthcheck's lag: `--wait` returns at the first check that passes, and checks run
+    every `interval` (2 s) from the start. Bound: the drain (the trickles' last second)
+    plus a swap and a boot, several times slower on a busy machine than on a quiet one."""
     with Load(stack.base_url, seconds=20) as load, ContainerEvents(stack, "api", load) as events:
         load.sleep_until(4)
         trickles = TrickledCreates(stack.base_url, count=3, seconds=2).start()
@@ -234,7 +229,7 @@ def test_stop_with_requests_in_flight(stack: ComposeProject) -> None:
     """`docker compose stop api` while requests are in flight: it returns only once they
     have been answered (gunicorn's graceful shutdown, GUNICORN_GRACEFUL_TIMEOUT), and no
     answer is cut. Then `up -d --no-deps api` brings it back. Bound: a container start and
-    gunicorn's boot, a second on a quiet machine, up to 8 s seen on this busy one."""
+    gunicorn's boot, several times slower on a busy machine than on a quiet one."""
     with Load(stack.base_url, seconds=27) as load:
         load.sleep_until(3)
         trickles = TrickledCreates(stack.base_url, count=3, seconds=3).start()

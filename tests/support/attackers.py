@@ -1,21 +1,7 @@
 """Hostile clients, each mode a process of its own (its event loop shares no GIL with the
 load that measures the ordinary clients), run from a client host of the test's
-(tests.support.netns)::
-
-    python -m tests.support.attackers MODE HOST PORT [ARGS...]
-
-- ``headers COUNT MIB``: COUNT connections each send a request whose one header runs to
-  MIB mebibytes, as fast as the socket takes it;
-- ``slow COUNT SECONDS``: COUNT connections send their headers a byte every half second
-  and never finish them, for at most SECONDS;
-- ``flood SECONDS``: connections opened as fast as one client can, each asking for
-  /healthz, for SECONDS;
-- ``hold COUNT PATH``: COUNT requests for PATH at once, each on a connection of its own;
-- ``crowd LIMIT SECONDS``: LIMIT connections, then one more, each of the last two asking
-  for /healthz; prints their answers at once, then holds them all for SECONDS.
-
-Each prints one JSON object (crowd two): what it got.
-"""
+(tests.support.netns): ``python -m tests.support.attackers MODE HOST PORT [ARGS...]``.
+The modes: ``main``."""
 
 from __future__ import annotations
 
@@ -171,6 +157,18 @@ async def crowd(host: str, port: int, limit: int, hold: float) -> dict[str, Any]
 
 
 async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
+    """What the mode got, as one JSON object to print (crowd prints one more first):
+
+    - ``headers COUNT MIB``: COUNT connections each send a request whose one header runs
+      to MIB mebibytes, as fast as the socket takes it;
+    - ``slow COUNT SECONDS``: COUNT connections send their headers a byte every half
+      second and never finish them, for at most SECONDS;
+    - ``flood SECONDS``: connections opened as fast as one client can, each asking for
+      /healthz, for SECONDS;
+    - ``hold COUNT PATH``: COUNT requests for PATH at once, each on a connection of its own;
+    - ``crowd LIMIT SECONDS``: LIMIT connections, then one more, the last two asking for
+      /healthz; prints their answers at once, then holds every connection for SECONDS.
+    """
     if mode == "headers":
         count, mib = int(args[0]), int(args[1])
         results = await asyncio.gather(*(huge_header(host, port, mib) for _ in range(count)))
