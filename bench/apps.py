@@ -1,14 +1,9 @@
-"""The two apps on one database, started either way the bench runs them, with the parts
-whose CPU it measures.
-
-compose (the default): compose.yaml exactly as users run it (its own project name,
-production shape, through the proxy's published port: the front door), with
-bench/compose.tutorial.yaml merged on top: the tutorial's own image, on its own
-published port, on the same `db` and data.
-
-host (a diagnostic): both apps as host processes on a throwaway durable PostgreSQL,
-our gunicorn with the real configuration, the tutorial under uvicorn.
-"""
+"""The two apps on one database, and the parts whose CPU the bench measures, started
+either way: compose (the default: compose.yaml as users run it, under a project name of
+its own, reached through the proxy's published port, with bench/compose.tutorial.yaml's
+tutorial on a port of its own, on the same `db` and data) or host (a diagnostic: both
+apps as host processes on a throwaway durable PostgreSQL, ours under gunicorn with the
+real configuration, the tutorial under uvicorn)."""
 
 from __future__ import annotations
 
@@ -36,7 +31,7 @@ from bench.measure import (
     runtime_processes,
 )
 from harness.compose import ComposeProject, docker_available
-from harness.databases import create_database
+from harness.databases import new_database
 from harness.postgres import (
     ContainerPostgres,
     LocalPostgres,
@@ -45,7 +40,6 @@ from harness.postgres import (
     throwaway_server,
 )
 from harness.processes import alembic, running_api, service_env, stop, wait_for_http
-from harness.roles import set_up_roles
 
 BENCH = Path(__file__).resolve().parent
 TUTORIAL_COMPOSE_FILE = "bench/compose.tutorial.yaml"
@@ -239,33 +233,32 @@ def host_bench(logs: Path, settings: dict[str, str]) -> Iterator[Bench]:
     server = throwaway_server(durable=True)
     try:
         server.start()
-        database = create_database(server.url, prefix="bench")
-        set_up_roles(database)
-        started = time.monotonic()
-        alembic(database, "upgrade", "head")
-        migrations_s = time.monotonic() - started
-        tutorial_env = service_env(database.set(drivername="postgresql+psycopg"))
-        # The stack's settings (compose.yaml passes none, so the settings' defaults, access
-        # log on), bar the address; two workers, as on a 2-core host.
-        with (
-            running_api(database, logs, **{"ACCESS_LOG": "true", **settings}) as ours,
-            running_tutorial(tutorial_env, logs / "tutorial.log") as tutorial,
-        ):
-            wait_for_http(ours.base_url + "/readyz", 60)
-            yield Bench(
-                mode=described("host", settings),
-                apps=[App(OURS, ours.base_url, ours.process.pid), tutorial],
-                database=HostDatabase(database, host_pgbench(getattr(server, "bindir", None))),
-                cpu=CpuMeter(
-                    {
-                        API: process_tree_cpu(ours.process.pid),
-                        WORKERS: workers_cpu(ours.process.pid),
-                        DB: server_cpu(server),
-                        TUTORIAL_PART: process_tree_cpu(tutorial.pid),
-                    }
-                ),
-                setup_s={"migrations_s": migrations_s},
-                platform=f"host processes; PostgreSQL {type(server).__name__}",
-            )
+        with new_database(server.url, prefix="bench") as database:
+            started = time.monotonic()
+            alembic(database, "upgrade", "head")
+            migrations_s = time.monotonic() - started
+            tutorial_env = service_env(database.set(drivername="postgresql+psycopg"))
+            # The stack's settings (compose.yaml passes none, so the settings' defaults, access
+            # log on), bar the address; two workers, as on a 2-core host.
+            with (
+                running_api(database, logs, **{"ACCESS_LOG": "true", **settings}) as ours,
+                running_tutorial(tutorial_env, logs / "tutorial.log") as tutorial,
+            ):
+                wait_for_http(ours.base_url + "/readyz", 60)
+                yield Bench(
+                    mode=described("host", settings),
+                    apps=[App(OURS, ours.base_url, ours.process.pid), tutorial],
+                    database=HostDatabase(database, host_pgbench(getattr(server, "bindir", None))),
+                    cpu=CpuMeter(
+                        {
+                            API: process_tree_cpu(ours.process.pid),
+                            WORKERS: workers_cpu(ours.process.pid),
+                            DB: server_cpu(server),
+                            TUTORIAL_PART: process_tree_cpu(tutorial.pid),
+                        }
+                    ),
+                    setup_s={"migrations_s": migrations_s},
+                    platform=f"host processes; PostgreSQL {type(server).__name__}",
+                )
     finally:
         server.remove()

@@ -65,13 +65,13 @@ class HostDatabase:
         self.pgbench_binary = pgbench_binary
 
     def execute(self, statements: list[str]) -> None:
-        with connect(self.url) as db:
+        with connect(self.url) as connection:
             for statement in statements:
-                db.execute(statement.encode())
+                connection.execute(statement.encode())
 
     def count(self, table: str) -> int:
-        with connect(self.url) as db:
-            row = db.execute(f"SELECT count(*) FROM {table}".encode()).fetchone()
+        with connect(self.url) as connection:
+            row = connection.execute(f"SELECT count(*) FROM {table}".encode()).fetchone()
         return int(str(row[0])) if row else 0
 
     def pgbench(self, script: str, seconds: int) -> str:

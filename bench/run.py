@@ -1,14 +1,9 @@
 """Side-by-side benchmark: this stack's API against the tutorial app, same database, same data.
 
-    make bench                          # through docker compose: 10,000 users, 100,000 posts
-    make bench args=--large             # 1,000,000 posts
-    make bench args=--smoke             # about a minute with the compose build; CI runs it
-    make bench args=--host              # both apps as host processes (a diagnostic)
-
-Starts both apps (bench.apps), seeds the same rows (bench.data), drives both with wrk
-(bench.load) scenario by scenario, interleaved round by round, reading each part's CPU
-around every run (bench.measure); then pgbench's ceiling, and the report (bench.report):
-a table on stdout and bench/results/latest.json.
+`make bench` (its options: bench/README.md) starts both apps (bench.apps), seeds the same
+rows (bench.data), drives both with wrk (bench.load) scenario by scenario, interleaved
+round by round, reading each part's CPU around every run (bench.measure); then pgbench's
+ceiling, and the report (bench.report): a table on stdout and bench/results/latest.json.
 """
 
 from __future__ import annotations

@@ -1,20 +1,11 @@
-"""The username-key rollout on 1,000,000 users while the API takes writes, with the
-backfill killed (SIGKILL) halfway and run again.
+"""The username-key rollout while the API takes writes, the backfill SIGKILLed halfway.
 
-    uv run --frozen python -m bench.username_keys_rollout             # 1,000,000 users
-    uv run --frozen python -m bench.username_keys_rollout --users 100000
+    uv run --frozen python -m bench.username_keys_rollout [--users 100000]
 
-Starts a durable PostgreSQL, migrates to the revision before the rollout, seeds the
-users (no keys: written before the API wrote them), prints `make plan`'s output for the
-rollout, applies the expand revision and
-serves the API (which writes the key) as the stack does, keeps writing users for a
-baseline period, then runs `upgrade head` (the real CLI: backfill, unique index,
-NOT NULL, contract), SIGKILLs it once the backfill passed half the table, and runs it
-again. Meanwhile a sampler reads pg_stat_activity every 10 ms for sessions waiting on a
-lock. Prints the backfill's rate, the API's writes before and during (count, p50, p99,
-max, errors), the longest lock wait seen, and whether every row ended with the key
-shared_models.identity gives its username, each changed once.
-"""
+Seeds users without keys, applies the expand revision, serves the API, then runs `upgrade
+head`, kills it once the backfill passed half the table and runs it again (what each step
+shows: bench/README.md). Prints `make plan`'s output, then a JSON report: the backfill's
+rate, the API's writes before and during, the longest lock wait, the rows keyed wrong."""
 
 from __future__ import annotations
 
@@ -60,9 +51,9 @@ class LockWaits:
         self.thread.join()
 
     def sample(self) -> None:
-        with connect(self.database) as db:
+        with connect(self.database) as connection:
             while not self.stop.is_set():
-                for waited, query in db.execute(
+                for waited, query in connection.execute(
                     "SELECT extract(epoch FROM now() - state_change) * 1000, query"
                     " FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                 ):
@@ -91,11 +82,11 @@ def run_until_half(database: URL, users: int) -> tuple[int, list[dict[str, Any]]
 
 
 def progress(database: URL) -> tuple[int, int] | None:
-    with connect(database) as db:
-        exists = db.execute("SELECT to_regclass('migrator_backfill')").fetchone()
+    with connect(database) as connection:
+        exists = connection.execute("SELECT to_regclass('migrator_backfill')").fetchone()
         if exists is None or exists[0] is None:
             return None
-        row = db.execute(
+        row = connection.execute(
             "SELECT last_key, rows_done FROM migrator_backfill WHERE name = 'users.username_key'"
         ).fetchone()
         return None if row is None else (int(row[0]), int(row[1]))  # type: ignore[call-overload]
@@ -110,8 +101,8 @@ def the_plan(database: URL) -> str:
 
 
 def wrong_keys(database: URL) -> int:
-    with connect(database) as db:
-        rows = db.execute("SELECT username, username_key FROM users").fetchall()
+    with connect(database) as connection:
+        rows = connection.execute("SELECT username, username_key FROM users").fetchall()
     return sum(1 for name, key in rows if username_key(str(name)) != key)
 
 
@@ -126,15 +117,16 @@ def main() -> None:
         print(the_plan(database), flush=True)
         alembic(database, "upgrade", EXPAND)
         with writes_going_on(database, args.writers) as writes, LockWaits(database) as waits:
-            time.sleep(args.baseline)
-            started = time.monotonic()
+            writes.sleep_until(args.baseline)
+            started = writes.now()
             killed_status, first_run = run_until_half(database, args.users)
-            killed_at = time.monotonic()
+            killed_at = writes.now()
             kept = progress(database)
             second = alembic(
                 database, "upgrade", "head", MIGRATOR_BACKFILL_LOG_SECONDS="1", LOG_FORMAT="json"
             )
-            finished = time.monotonic()
+            finished = writes.now()
+        writes_seen = writes.report()
         first_progress = [r for r in first_run if r.get("backfill") == "users.username_key"]
         second_lines = backfill_lines(second.stderr)
         done = next(r for r in second_lines if "duration_s" in r)
@@ -160,8 +152,8 @@ def main() -> None:
             "rows_with_a_wrong_key": wrong_keys(database),
             "longest_lock_wait_ms": round(waits.longest_ms, 1),
             "longest_lock_wait_query": waits.longest_query[:200],
-            "writes_before": writes.between(started - args.baseline, started),
-            "writes_during": writes.between(started, finished),
+            "writes_before": writes_seen.window(started - args.baseline, started),
+            "writes_during": writes_seen.window(started, finished),
         }
         print(json.dumps(report, indent=2))
 

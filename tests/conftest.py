@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from alembic.config import Config
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.pool import NullPool
 
-from harness.databases import create_database, drop_database
+from harness.databases import new_database
 from harness.paths import ALEMBIC_INI
 from harness.postgres import PostgresServer, external_server_url, throwaway_server
 from harness.processes import (
     SERVICE_VARIABLES,
     RunningApi,
-    alembic,
     running_api,
     use_gunicorn_config,
 )
-from harness.roles import set_up_roles
 
 # gunicorn as the api image runs it, plus the workers' coverage saved on SIGTERM.
 use_gunicorn_config("python:tests.support.gunicorn_with_coverage")
@@ -73,51 +73,42 @@ def own_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def own_migrated_database(own_server: PostgresServer) -> URL:
+def own_migrated_database(own_server: PostgresServer) -> Iterator[URL]:
     """A database at head, with the stack's roles, on the test's own server."""
-    url = create_database(own_server.url)
-    set_up_roles(url)
-    alembic(url, "upgrade", "head")
-    return url
+    # A test may leave its server stopped: the database then goes with the server.
+    with (
+        contextlib.suppress(psycopg.OperationalError),
+        new_database(own_server.url, revision="head") as url,
+    ):
+        yield url
 
 
 @pytest.fixture
 def empty_database(server_url: URL) -> Iterator[URL]:
     """A new database with the stack's roles (the roles step ran) and no schema yet."""
-    url = create_database(server_url)
-    set_up_roles(url)
-    yield url
-    drop_database(url)
+    with new_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def migrated_template(server_url: URL) -> Iterator[URL]:
     """A database the real migrator brought to head, once: migrated_database copies it."""
-    url = create_database(server_url, prefix="template")
-    set_up_roles(url)
-    alembic(url, "upgrade", "head")
-    yield url
-    drop_database(url)
+    with new_database(server_url, revision="head", prefix="template") as url:
+        yield url
 
 
 @pytest.fixture
 def migrated_database(server_url: URL, migrated_template: URL) -> Iterator[URL]:
-    """A new database at head with the stack's roles: a copy of the migrated template
-    (tables, grants, default privileges, alembic_version), then the roles step for its
-    own CONNECT grants. Seconds faster than migrating each one."""
-    url = create_database(server_url, template=migrated_template)
-    set_up_roles(url)
-    yield url
-    drop_database(url)
+    """A new database at head with the stack's roles: a copy of the migrated template."""
+    with new_database(server_url, template=migrated_template) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def api_database(server_url: URL) -> Iterator[URL]:
-    url = create_database(server_url, prefix="api")
-    set_up_roles(url)
-    alembic(url, "upgrade", "head")
-    yield url
-    drop_database(url)
+    """The database at head that api_server serves, for the whole session."""
+    with new_database(server_url, revision="head", prefix="api") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

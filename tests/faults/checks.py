@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from typing import Any
 
 from harness.compose import ComposeProject
+from harness.load import Load, LoadReport
 from harness.paths import ROOT
-from tests.support.load import Load, LoadReport
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "faults"
 
@@ -87,3 +88,43 @@ class ContainerEvents:
         times = [at for at, happened in self.events if happened == action and at >= after]
         assert times, f"no {action} after {after:.1f}s in {self.events}"
         return min(times)
+
+
+# Run in an api container: the proxy's statistics are on the internal network only.
+PROXY_SERVERS = """
+import csv, io, json, urllib.request
+text = urllib.request.urlopen("http://proxy:8404/stats;csv", timeout=5).read().decode()
+rows = csv.DictReader(io.StringIO(text.lstrip("# ")))
+print(json.dumps({row["addr"].rsplit(":", 1)[0]: row["svname"] for row in rows
+                  if row["pxname"] == "api" and row["addr"]}))
+"""
+
+
+def proxy_servers(stack: ComposeProject) -> dict[str, str]:
+    """The proxy's api servers (its `server-template` slots: api1, api2, ...) by address."""
+    found: dict[str, str] = json.loads(
+        stack("exec", "-T", "api", "python", "-c", PROXY_SERVERS).stdout
+    )
+    return found
+
+
+def addresses(stack: ComposeProject, container_id: str) -> list[str]:
+    networks = stack.inspect(container_id)["NetworkSettings"]["Networks"]
+    return [network["IPAddress"] for network in networks.values() if network["IPAddress"]]
+
+
+def proxy_notices(stack: ComposeProject) -> list[str]:
+    """What the proxy said of its servers, oldest first (its plain-text lines: the
+    access lines are JSON)."""
+    log = stack.service_log("proxy")
+    return [line for line in log.splitlines() if line.strip() and not line.startswith("{")]
+
+
+def first_taken_down(notices: list[str], servers: list[str]) -> dict[str, str | None]:
+    """For each server, the first notice that took it out of rotation (a failed check,
+    or its name gone from DNS), or None."""
+    down = {server: re.compile(rf"Server api/{server} is (going )?DOWN\b") for server in servers}
+    return {
+        server: next((line for line in notices if pattern.search(line)), None)
+        for server, pattern in down.items()
+    }

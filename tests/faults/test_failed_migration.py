@@ -1,12 +1,9 @@
-"""A migration fails while the api serves, end to end, on a stack of its own.
-
-The failing revision is added at run time, without rebuilding: a second compose file
-bind-mounts a copy of the migrations, plus a test-only revision on top of head that adds
-a column and then fails, into the migrator at /app/migrations. What must hold: the
-failure is reported (non-zero, the migrator's error in its log), the schema stays at the
-previous revision (alembic_version, and no half-added column), and the api serves
-throughout.
-"""
+"""A migration fails while the api serves, end to end, on a stack of its own. The failing
+revision (on top of head: adds a column, then fails) reaches the migrator without a
+rebuild: a second compose file bind-mounts a copy of the migrations with it at
+/app/migrations. What must hold: the failure is reported (non-zero, the migrator's error
+in its log), the schema stays at the previous revision (alembic_version, and no
+half-added column), and the api serves throughout."""
 
 from __future__ import annotations
 
@@ -21,10 +18,10 @@ import httpx
 import pytest
 
 from harness.compose import ComposeProject
+from harness.load import Load, LoadReport
 from harness.paths import ROOT
 from harness.revisions import HEAD_REVISION
 from tests.faults.checks import check_invariants, psql
-from tests.support.load import Load, LoadReport
 from tests.support.scratch_migrations import ScratchMigrations
 
 pytestmark = pytest.mark.faults

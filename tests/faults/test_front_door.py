@@ -1,12 +1,15 @@
-"""The front door under attack (services/proxy/haproxy.cfg): each limit, attacked from
-client hosts of the test's own (tests.support.netns) through the published port, while
-an ordinary client (the fault suite's load, from this machine) keeps being served. What
-must hold in every case: the ordinary client's requests succeed, its p99 stays near its
-usual, no gunicorn worker dies, nothing is lost (tests.faults.checks)."""
+"""The front door (services/proxy/haproxy.cfg) through the published port: each limit
+attacked from client hosts of the test's own (tests.support.netns) while an ordinary
+client (harness.load, from this machine) keeps being served: its requests succeed, its
+p99 stays near its usual, no gunicorn worker dies, nothing is lost (tests.faults.checks).
+The head timeout's 408 and the per-address 429 are also checked alone, to the second and
+to the connection."""
 
 from __future__ import annotations
 
 import json
+import select
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -15,14 +18,16 @@ from typing import Any
 import pytest
 
 from harness.compose import ComposeProject
+from harness.load import Load, LoadReport
 from tests.faults.checks import check_invariants
-from tests.support.load import Load, LoadReport
+from tests.support.attackers import SLOW_HEADERS
 from tests.support.logs import log_lines
 from tests.support.netns import ClientHost, client_hosts
 
 pytestmark = pytest.mark.faults
 
 PER_CLIENT = 12  # connections one client may hold before its requests get 429
+HEAD_TIMEOUT = 5.0  # `timeout http-request`: the longest a request head may take to arrive
 LOCKED_READ = "/posts/1"
 # The longest a request may wait before its answer: the api's DB_POOL_TIMEOUT, and a second.
 NO_LONGER = 6.5  # blocked while a test holds the posts table; the load reads users
@@ -120,20 +125,69 @@ def test_five_thousand_slow_header_connections(
     figures = served_through(report, start, end)
     connected = sum(result["connected"] for result in results)
     closed_after = [seconds for result in results for seconds in result["closed_after_s"]]
+    answers = sum(
+        (Counter({k: v for k, v in r.items() if k.startswith("answered")}) for r in results),
+        Counter(),
+    )
     check_invariants(
         stack, "9-slow-headers", report,
         promise="every slow-header connection cut at `timeout http-request` (5 s) with a 408",
         slow_connections=connected, closed_after_s=[min(closed_after), max(closed_after)],
-        answers=sum((Counter({k: v for k, v in r.items() if k.startswith("answered")})
-                     for r in results), Counter()),
-        **figures,
+        answers=answers, **figures,
     )  # fmt: skip
     assert connected == per_host * len(hosts)
     assert sum(result["closed_by_server"] for result in results) == connected
+    assert answers == {"answered 408": connected}, answers
     assert min(closed_after) > 4.5, closed_after
     assert max(closed_after) < 8, closed_after
     assert_served(figures)
     assert workers(stack) == before
+
+
+def slow_head(port: int, within: float, interval: float = 0.1) -> tuple[float, str]:
+    """A request head sent through the published port a byte every ``interval`` s, never
+    finished: when the answer came (seconds since connecting) and its status line. Fails
+    if none came ``within`` s."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        opened = time.monotonic()
+        for byte in SLOW_HEADERS:
+            readable, _, _ = select.select([client], [], [], interval)
+            answered_after = time.monotonic() - opened
+            if readable:
+                return answered_after, client.makefile("rb").readline().decode(errors="replace")
+            if answered_after > within:
+                break
+            client.sendall(bytes([byte]))
+    raise AssertionError(f"a head still arriving after {within} s was not answered")
+
+
+def test_a_head_sent_slower_than_the_limit_gets_a_408_when_the_limit_is_up(
+    stack: ComposeProject,
+) -> None:
+    answered_after, status_line = slow_head(stack.port, within=HEAD_TIMEOUT * 2)
+    assert status_line.startswith("HTTP/1.1 408"), status_line
+    assert HEAD_TIMEOUT - 0.1 < answered_after < HEAD_TIMEOUT + 0.6, answered_after
+
+
+def test_past_12_connections_a_client_gets_429_while_another_address_is_served(
+    stack: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    crowded, other = hosts[3], hosts[4]
+    crowd = crowded.popen(
+        "tests.support.attackers", "crowd", crowded.gateway, str(stack.port),
+        str(PER_CLIENT), "3",
+    )  # fmt: skip
+    assert crowd.stdout is not None
+    answers = json.loads(crowd.stdout.readline() or "{}")
+    # While the crowded address still holds its connections:
+    (elsewhere,) = attack(other, stack, "hold", "1", "/users")["requests"]
+    _, errors = crowd.communicate(timeout=30)
+    assert crowd.returncode == 0, errors[-2000:]
+    assert answers["at_limit"]["status"] == "200", answers
+    assert answers["past_limit"]["status"] == "429", answers
+    assert answers["past_limit"]["retry_after"], answers
+    assert answers["past_limit"]["seconds"] < 1, answers
+    assert elsewhere["status"] == "200", elsewhere
 
 
 def test_one_client_opening_connections_as_fast_as_it_can(
@@ -200,7 +254,7 @@ def test_one_client_cannot_take_the_apis_slots(
     )  # fmt: skip
     # The cap counts a connection once it is accepted, and a request is judged when it
     # arrives: connections accepted ahead of the first requests take places, so fewer
-    # than 12 may be served (11 in one CI run), and one refused and closed frees one.
+    # than 12 may be served, and one refused and closed frees one.
     served = 200 - len(refused)
     assert 1 <= served <= PER_CLIENT + 2, by_status
     assert all(r["retry_after"] and r["seconds"] < 1 for r in refused)

@@ -1,19 +1,7 @@
 """Hostile clients, each mode a process of its own (its event loop shares no GIL with the
 load that measures the ordinary clients), run from a client host of the test's
-(tests.support.netns)::
-
-    python -m tests.support.attackers MODE HOST PORT [ARGS...]
-
-- ``headers COUNT MIB``: COUNT connections each send a request whose one header runs to
-  MIB mebibytes, as fast as the socket takes it;
-- ``slow COUNT SECONDS``: COUNT connections send their headers a byte every half second
-  and never finish them, for at most SECONDS;
-- ``flood SECONDS``: connections opened as fast as one client can, each asking for
-  /healthz, for SECONDS;
-- ``hold COUNT PATH``: COUNT requests for PATH at once, each on a connection of its own.
-
-Each prints one JSON object: what it got.
-"""
+(tests.support.netns): ``python -m tests.support.attackers MODE HOST PORT [ARGS...]``.
+The modes: ``main``."""
 
 from __future__ import annotations
 
@@ -122,27 +110,65 @@ async def flood(host: str, port: int, seconds: float) -> dict[str, Any]:
     return {"attempts": sum(counts.values()), **counts}
 
 
-async def hold_one(host: str, port: int, path: str) -> dict[str, Any]:
-    started = time.monotonic()
-    try:
-        reader, writer = await asyncio.open_connection(host, port)
-    except OSError:
-        return {"status": "refused", "seconds": 0.0}
-    try:
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
-        await writer.drain()
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
-    except (OSError, TimeoutError, asyncio.IncompleteReadError):
-        return {"status": "closed", "seconds": round(time.monotonic() - started, 3)}
-    finally:
-        writer.close()
+def answer(head: bytes, started: float) -> dict[str, Any]:
+    """A response head's status, whether it said Retry-After, and how long it took."""
     lines = head.decode(errors="replace").split("\r\n")
     headers = {line.split(":", 1)[0].lower() for line in lines[1:] if ":" in line}
     return {"status": lines[0][9:12], "retry_after": "retry-after" in headers,
             "seconds": round(time.monotonic() - started, 3)}  # fmt: skip
 
 
+async def ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> Any:
+    """One request for ``path`` on an open connection, kept open after its answer."""
+    started = time.monotonic()
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        return {"status": "closed", "seconds": round(time.monotonic() - started, 3)}
+    return answer(head, started)
+
+
+async def hold_one(host: str, port: int, path: str) -> dict[str, Any]:
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return {"status": "refused", "seconds": 0.0}
+    try:
+        result: dict[str, Any] = await ask(reader, writer, path)
+        return result
+    finally:
+        writer.close()
+
+
+async def crowd(host: str, port: int, limit: int, hold: float) -> dict[str, Any]:
+    """``limit`` connections open, the last of them asking for /healthz; then one more
+    asking. Prints both answers at once, then holds every connection for ``hold`` s."""
+    opened = [await asyncio.open_connection(host, port) for _ in range(limit)]
+    at_limit = await ask(*opened[-1], "/healthz")
+    opened.append(await asyncio.open_connection(host, port))
+    past_limit = await ask(*opened[-1], "/healthz")
+    print(json.dumps({"at_limit": at_limit, "past_limit": past_limit}), flush=True)
+    await asyncio.sleep(hold)
+    for _, writer in opened:
+        writer.close()
+    return {"held_s": hold}
+
+
 async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
+    """What the mode got, as one JSON object to print (crowd prints one more first):
+
+    - ``headers COUNT MIB``: COUNT connections each send a request whose one header runs
+      to MIB mebibytes, as fast as the socket takes it;
+    - ``slow COUNT SECONDS``: COUNT connections send their headers a byte every half
+      second and never finish them, for at most SECONDS;
+    - ``flood SECONDS``: connections opened as fast as one client can, each asking for
+      /healthz, for SECONDS;
+    - ``hold COUNT PATH``: COUNT requests for PATH at once, each on a connection of its own;
+    - ``crowd LIMIT SECONDS``: LIMIT connections, then one more, the last two asking for
+      /healthz; prints their answers at once, then holds every connection for SECONDS.
+    """
     if mode == "headers":
         count, mib = int(args[0]), int(args[1])
         results = await asyncio.gather(*(huge_header(host, port, mib) for _ in range(count)))
@@ -158,6 +184,8 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
         return {**counts, "closed_after_s": [round(held[0], 2), round(held[-1], 2)] if held else []}
     if mode == "flood":
         return await flood(host, port, float(args[0]))
+    if mode == "crowd":
+        return await crowd(host, port, int(args[0]), float(args[1]))
     if mode == "hold":
         count, path = int(args[0]), args[1]
         return {

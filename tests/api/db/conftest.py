@@ -12,19 +12,15 @@ from sqlalchemy.engine import URL
 
 from api.db.pool import Pool
 from api.settings import ApiDatabaseSettings, ApiSettings
-from harness.databases import create_database, drop_database
-from harness.processes import alembic
-from harness.roles import as_api_role, set_up_roles
+from harness.databases import new_database
+from harness.roles import as_api_role
 
 
 @pytest.fixture(scope="module")
 def pool_database(server_url: URL) -> Iterator[URL]:
     """A database at head for this module's pools; a test that changes it puts it back."""
-    url = create_database(server_url, prefix="pool")
-    set_up_roles(url)
-    alembic(url, "upgrade", "head")
-    yield url
-    drop_database(url)
+    with new_database(server_url, revision="head", prefix="pool") as url:
+        yield url
 
 
 def dsn(url: URL) -> str:

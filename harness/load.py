@@ -1,15 +1,8 @@
-"""A bounded load on the API, every request recorded: for the fault suite.
-
-``Load`` runs writers (``POST /users``) and readers (``GET /users/{id}`` of an id a
-writer got back, else ``GET /users``) as asyncio tasks in a thread of its own, for a
-fixed time, so the test's thread is free to break things meanwhile. Each task paces
-itself (a 2-core machine also runs the api, the database and docker) and keeps its
-connection alive, as a real client does.
-
-Every request becomes a ``Sample``: when it started and ended (seconds since the load
-began), its status or the class of the exception it raised, the id a 2xx create
-returned, and whether its response was cut: a status line arrived but the body did
-not, whole and parseable.
+"""Load on the API, every request timed: for the tests, the fault suite and the online
+benchmarks. ``Load`` runs writers (POST /users) and readers (GET /users/{id} of an id a
+writer got back, else GET /users), each a thread with a connection of its own, so the
+caller's thread is free to break or migrate something meanwhile; each request becomes a
+``Sample``. Percentiles are by nearest rank (``percentile``), wherever they are figured.
 """
 
 from __future__ import annotations
@@ -22,7 +15,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,11 +47,12 @@ class Sample:
         return self.ended - self.started
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest rank: the smallest value with at least ``fraction`` of them at or below."""
-    if not values:
-        return math.nan
+def percentile(values: Iterable[float], fraction: float) -> float:
+    """Nearest rank: the smallest value with at least ``fraction`` of them at or below it
+    (the median of an even count is the lower middle one); NaN for no values."""
     ordered = sorted(values)
+    if not ordered:
+        return math.nan
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
@@ -103,6 +97,22 @@ class LoadReport:
         failed = [s for s in self.started_between(start, end) if not s.ok]
         return max(s.ended for s in failed) - min(s.started for s in failed) if failed else 0.0
 
+    def window(self, start: float, end: float) -> dict[str, float]:
+        """The requests started in [start, end), failed ones included: how many, how many
+        a second, p50, p99 and the slowest in ms, and how many failed."""
+        during = self.started_between(start, end)
+        if not during:
+            return {"requests": 0}
+        ms = [s.seconds * 1000 for s in during]
+        return {
+            "requests": len(during),
+            "per_s": round(len(during) / (end - start), 1),
+            "p50_ms": round(percentile(ms, 0.5), 1),
+            "p99_ms": round(percentile(ms, 0.99), 1),
+            "max_ms": round(max(ms), 1),
+            "errors": sum(not s.ok for s in during),
+        }
+
     def figures(self) -> dict[str, Any]:
         """What every fault case reports (the case adds what it promises)."""
         return {
@@ -119,7 +129,8 @@ class LoadReport:
 class Load:
     """``with Load(url, seconds=20) as load: ...break something...; report = load.report()``
 
-    The load stops by itself after ``seconds``; leaving the block waits for it.
+    The load stops by itself after ``seconds`` (never, with ``math.inf``) or at ``stop()``;
+    leaving the block stops an endless one and waits for the tasks.
     """
 
     def __init__(
@@ -132,10 +143,10 @@ class Load:
         timeout: float = 30.0,
     ) -> None:
         self.base_url = base_url
-        self.seconds = seconds
-        self.writers = writers
-        self.readers = readers
-        self.pause = pause  # between one task's requests
+        self.until = seconds  # on the load's clock
+        # Between one task's requests: a 2-core machine also runs the api, the database
+        # and docker. Each task keeps its connection alive, as a real client does.
+        self.pause = pause
         self.timeout = timeout
         self.samples: list[Sample] = []
         self.marks: dict[str, float] = {}
@@ -143,17 +154,26 @@ class Load:
         self.tag = secrets.token_hex(3)  # unique names across loads on one database
         self.counter = itertools.count()
         self.started = 0.0
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.run()), daemon=True)
+        # Threads, not asyncio tasks: httpx's synchronous client spends less CPU a request,
+        # on the machine that also runs what it measures.
+        self.threads = [
+            threading.Thread(target=self.task, kwargs={"write": write}, daemon=True)
+            for write in [True] * writers + [False] * readers
+        ]
 
     def __enter__(self) -> Load:
         self.started = time.monotonic()
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.thread.join(self.seconds + self.timeout + 10)
+        if math.isinf(self.until):
+            self.stop()
+        self.join()
 
     def now(self) -> float:
+        """Seconds since the load began: the samples' clock."""
         return time.monotonic() - self.started
 
     def mark(self, name: str) -> float:
@@ -164,55 +184,58 @@ class Load:
     def sleep_until(self, at: float) -> None:
         time.sleep(max(0.0, at - self.now()))
 
+    def stop(self) -> None:
+        """No request starts from now on; those in flight finish."""
+        self.until = min(self.until, self.now())
+
+    def join(self) -> None:
+        assert not math.isinf(self.until), "an endless load must be stopped first"
+        give_up_at = self.until + self.timeout + 10
+        for thread in self.threads:
+            thread.join(max(0.0, give_up_at - self.now()))
+        assert not any(thread.is_alive() for thread in self.threads), "the load did not stop"
+
     def report(self) -> LoadReport:
-        self.thread.join(self.seconds + self.timeout + 10)
-        assert not self.thread.is_alive(), "the load did not stop"
-        return LoadReport(sorted(self.samples, key=lambda s: s.started), self.seconds, self.marks)
+        self.join()
+        return LoadReport(sorted(self.samples, key=lambda s: s.started), self.until, self.marks)
 
-    async def run(self) -> None:
-        tasks = [self.task(write=True) for _ in range(self.writers)]
-        tasks += [self.task(write=False) for _ in range(self.readers)]
-        await asyncio.gather(*tasks)
-
-    async def task(self, *, write: bool) -> None:
+    def task(self, *, write: bool) -> None:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(
-            base_url=self.base_url, timeout=self.timeout, limits=limits
-        ) as client:
-            while self.now() < self.seconds:
+        with httpx.Client(base_url=self.base_url, timeout=self.timeout, limits=limits) as client:
+            while self.now() < self.until:
                 request = self.create(client) if write else self.read(client)
-                self.samples.append(await self.send(client, request, write))
-                await asyncio.sleep(self.pause)
+                self.samples.append(self.send(client, request, write))
+                time.sleep(self.pause)
 
-    def create(self, client: httpx.AsyncClient) -> httpx.Request:
+    def create(self, client: httpx.Client) -> httpx.Request:
         name = f"load{self.tag}n{next(self.counter)}"
         return client.build_request(
             "POST", "/users", json={"username": name, "email": f"{name}@example.com"}
         )
 
-    def read(self, client: httpx.AsyncClient) -> httpx.Request:
+    def read(self, client: httpx.Client) -> httpx.Request:
         if self.ids:
             return client.build_request("GET", f"/users/{secrets.choice(self.ids[-100:])}")
         return client.build_request("GET", "/users", params={"limit": 5})
 
-    async def send(self, client: httpx.AsyncClient, request: httpx.Request, write: bool) -> Sample:
+    def send(self, client: httpx.Client, request: httpx.Request, write: bool) -> Sample:
         kind = "create" if write else "read"
         started = self.now()
         try:
-            response = await client.send(request, stream=True)
+            response = client.send(request, stream=True)
         except httpx.HTTPError as exc:
             return Sample(kind, started, self.now(), type(exc).__name__)
         created_id, cut = None, False
         try:
             # Every answer of these routes is JSON: one that does not parse was cut short.
-            body: Any = json.loads(await response.aread())
+            body: Any = json.loads(response.read())
             if write and response.status_code in OK:
                 created_id = int(body["id"])
                 self.ids.append(created_id)
         except (httpx.HTTPError, ValueError, KeyError, TypeError):
             cut = True
         finally:
-            await response.aclose()
+            response.close()
         retry_after = response.headers.get("retry-after")
         status = str(response.status_code)
         return Sample(kind, started, self.now(), status, created_id, cut, retry_after)
