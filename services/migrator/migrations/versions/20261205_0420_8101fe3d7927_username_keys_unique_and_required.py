@@ -4,7 +4,7 @@ Revision ID: 8101fe3d7927
 Revises: 955dbf0e03fd
 Create Date: 2026-12-05 04:20:00+00:00
 
-One user per username key (shared_models.identity), enforced by the database, online:
+One user per username key (as 955dbf0e03fd computes it), enforced by the database, online:
 
 1. a catch-up backfill keys the rows an older API created since the last revision;
    if some are still without a key after it, an API that does not write the key is still
@@ -26,15 +26,15 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-from migrator.backfill import run_backfill
+from migrator.backfill import Backfill, run_backfill
 from migrator.errors import MigratorError
+from migrator.frozen.username_key_955dbf0e03fd import set_username_keys
 from migrator.operations import (
     create_index_concurrently,
     drop_index_concurrently,
     duplicate_groups,
     ids_of,
 )
-from migrator.username_keys import USERNAMES_WITHOUT_KEY
 
 revision: str = "8101fe3d7927"
 down_revision: str | Sequence[str] | None = "955dbf0e03fd"
@@ -50,11 +50,19 @@ squawk_ignore = {
 }
 
 CHECK = "ck_users_username_key_present"
+# The rows still without a key: those an API older than the key wrote meanwhile.
+USERNAMES_WITHOUT_KEY = Backfill(
+    "users.username_key (catch-up)",
+    "users",
+    "id, username",
+    set_username_keys,
+    where="username_key IS NULL",
+)
 
 
 def key_every_username() -> None:
     if op.get_context().as_sql:
-        op.execute("-- backfill users.username_key where it is NULL (migrator.username_keys)")
+        op.execute("-- backfill users.username_key where it is NULL (migrator.backfill)")
         return
     with op.get_context().autocommit_block():
         run_backfill(op.get_bind(), USERNAMES_WITHOUT_KEY)
