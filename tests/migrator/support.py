@@ -34,6 +34,25 @@ def wait_for_sessions(
     raise AssertionError(f"{count} {application} session(s) did not show up in time")
 
 
+# How many sessions wait for a lock the session ``pid`` holds (the lock manager's state,
+# read afresh at every query, inside a transaction too).
+WAITING_FOR = "SELECT count(*) FROM pg_locks WHERE NOT granted AND %s = ANY(pg_blocking_pids(pid))"
+
+
+def wait_for_lock_waiters(
+    db: psycopg.Connection[tuple[object, ...]], *, blocked_by: int, present: bool
+) -> None:
+    """Until some session waits for a lock ``blocked_by`` holds (``present``), or none
+    does; bounded, so a slow machine fails instead of hanging."""
+    give_up_at = time.monotonic() + 60
+    while time.monotonic() < give_up_at:
+        row = db.execute(WAITING_FOR, (blocked_by,)).fetchone()
+        if row is not None and (int(str(row[0])) > 0) == present:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"no wait for pid {blocked_by}'s lock {'began' if present else 'ended'}")
+
+
 def columns_of_users(url: URL) -> set[str]:
     with connect(url) as db:
         rows = db.execute(

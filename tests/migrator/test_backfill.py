@@ -23,6 +23,7 @@ from harness.roles import as_owner
 from migrator.backfill import PROGRESS, run_backfill
 from migrator.settings import BackfillSettings
 from tests.migrator.backfill_child import BACKFILL, TABLE
+from tests.migrator.support import wait_for_lock_waiters
 
 ROWS = 3000
 
@@ -132,7 +133,11 @@ def test_a_locked_row_is_waited_for_in_short_tries(table: URL) -> None:
              table.render_as_string(hide_password=False)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        time.sleep(2)
+        # A try waits for the row, gives up at its lock_timeout, and a later try waits again.
+        holder = locker.info.backend_pid
+        wait_for_lock_waiters(locker, blocked_by=holder, present=True)
+        wait_for_lock_waiters(locker, blocked_by=holder, present=False)
+        wait_for_lock_waiters(locker, blocked_by=holder, present=True)
         assert process.poll() is None, process.communicate()
         locker.execute("ROLLBACK")
     _output, errors = process.communicate(timeout=60)
