@@ -1,4 +1,4 @@
-"""The real programs, run as the stack runs them: the alembic CLI and the gunicorn server."""
+"""The real programs, run as the stack runs them: the migrator's CLI and the gunicorn server."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 from alembic import command
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
@@ -22,6 +21,7 @@ from sqlalchemy.pool import NullPool
 from harness.paths import ALEMBIC_INI
 from harness.postgres import free_port
 from harness.roles import API_ROLE, as_api_role, as_owner
+from migrator.run import MigratorConfig, MigratorRun
 from tools.configuration import all_variables
 
 # Everything the services read; a developer's shell must not leak it into a test.
@@ -54,8 +54,13 @@ def service_env(database_url: URL | None = None, **overrides: str) -> dict[str, 
     return env
 
 
+# The migrator image's entrypoint: alembic's command line, plus `plan`.
+MIGRATOR = str(Path(sys.executable).with_name("migrator"))
+
+
 def alembic_command(ini: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "alembic", "-c", str(ini), *args]
+    """The ``migrator`` command line: ``args`` are alembic's subcommands, or ``plan``."""
+    return [MIGRATOR, "-c", str(ini), *args]
 
 
 def migrator_env(database_url: URL | None, **env: str) -> dict[str, str]:
@@ -67,8 +72,8 @@ def migrator_env(database_url: URL | None, **env: str) -> dict[str, str]:
 def alembic(
     database_url: URL, *args: str, check: bool = True, ini: Path = ALEMBIC_INI, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run the migrator's alembic command line, exactly as the container's entrypoint does,
-    as the schema owner (so the roles step must have run on ``database_url``)."""
+    """Run the migrator's command line, exactly as the container's entrypoint does, as the
+    schema owner (so the roles step must have run on ``database_url``)."""
     result = subprocess.run(
         alembic_command(ini, *args),
         env=migrator_env(database_url, **env),
@@ -79,7 +84,7 @@ def alembic(
     )
     if check and result.returncode != 0:
         raise AssertionError(
-            f"alembic {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
+            f"migrator {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
         )
     return result
 
@@ -169,13 +174,11 @@ def migrate_in_process(database_url: URL, command_name: str, *args: str) -> None
     """An alembic command on a connection of the caller's: the revisions alone, without the
     migrator's wait, lock, timeouts or grants (programmatic use), and without the start-up
     cost of a process. For tests that run many steps, like the stairway."""
-    config = Config(str(ALEMBIC_INI))
-    config.attributes["configure_logger"] = False
     engine = create_engine(database_url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            config.attributes["connection"] = connection
-            getattr(command, command_name)(config, *args)
+            run = MigratorRun(connection=connection, configure_logging=False)
+            getattr(command, command_name)(MigratorConfig(str(ALEMBIC_INI), run=run), *args)
             connection.commit()
     finally:
         engine.dispose()

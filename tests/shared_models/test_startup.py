@@ -24,8 +24,8 @@ from harness.processes import (
     gunicorn_command,
     service_env,
 )
-from migrator import runner
-from migrator.plan import __main__ as plan
+from migrator import cli, runner
+from migrator.plan import command as plan
 from migrator.settings import MigratorSettings
 from migrator.steps import roles, secrets, seed
 from shared_models import startup
@@ -112,7 +112,8 @@ def test_each_step_starts_with_the_settings_it_is_documented_to_read(
     )
     assert first_start(monkeypatch, roles, roles.main) == ("roles", PROGRAMS["roles"].settings)
     assert first_start(monkeypatch, seed, seed.main) == ("seed", PROGRAMS["seed"].settings)
-    assert first_start(monkeypatch, plan, plan.main) == ("plan", PROGRAMS["plan"].settings)
+    plan_command = lambda: cli.main(["-c", str(ALEMBIC_INI), "plan"])  # noqa: E731
+    assert first_start(monkeypatch, plan, plan_command) == ("plan", PROGRAMS["plan"].settings)
 
 
 def test_the_migrator_checks_what_each_kind_of_command_reads() -> None:
@@ -145,7 +146,7 @@ COMMANDS = {
     "migrator --sql": Command("migrator", alembic_command(ALEMBIC_INI, "upgrade", "head", "--sql"),
                               ("MIGRATOR_STATEMENT_TIMEOUT", "-27182")),
     "seed": Command("seed", [*MODULE, "migrator.steps.seed"], ("POSTGRES_PORT", "s3cret-port")),
-    "plan": Command("plan", [*MODULE, "migrator.plan", "-c", str(ALEMBIC_INI)],
+    "plan": Command("plan", alembic_command(ALEMBIC_INI, "plan"),
                     ("MIGRATOR_BACKFILL_BATCH_SIZE", "-161803")),
     "api": Command("api", gunicorn_command(PRODUCTION_GUNICORN_CONFIG), ("DB_POOL_SIZE", "-4242")),
 }  # fmt: skip

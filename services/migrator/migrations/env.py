@@ -1,30 +1,21 @@
-"""Alembic's environment: the shared models' metadata, and the migrator's runner
-(migrator.runner), which adds the waits, locks, timeouts and grants."""
+"""Alembic's environment: the models' metadata (for autogenerate), and the run the
+command is part of (migrator.run), carried out by migrator.runner."""
 
 from alembic import context
 
 from migrator import runner
+from migrator.run import run_of
 from shared_models import Base
-from shared_models.startup import load, start
 
-config = context.config
-# A caller's Engine or Connection (tests, pytest-alembic, programmatic use), or none.
-connectable = config.attributes.get("connection")
+run = run_of(context.config)
 offline = context.is_offline_mode()
-
-# First, as every program of the stack: logging (JSON lines, LOG_FORMAT), then every
-# setting this command reads validated at once (exit 2). A caller may keep its own logging.
-settings = runner.settings_read(offline=offline, callers_connection=connectable is not None)
-if config.attributes.get("configure_logger", True):
-    start("migrator", settings)
-else:
-    load("migrator", settings)
-
-target_metadata = Base.metadata
+# First, as every program of the stack: what this command reads, loaded once (exit 2 on a
+# bad value), and logging configured, unless the run's program or caller did both.
+settings = runner.start_up(run, offline=offline)
 
 if offline:
-    runner.run_offline(target_metadata)
-elif connectable is None:
-    runner.run_online(target_metadata)
+    runner.run_offline(Base.metadata, settings)
+elif run.connection is None:
+    runner.run_online(Base.metadata, settings)
 else:
-    runner.run_on_callers(target_metadata, connectable, config.attributes.get("on_version_apply"))
+    runner.run_on_callers(Base.metadata, run.connection, run.on_revision)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.config import Config
@@ -16,17 +16,20 @@ from sqlalchemy.engine import URL
 
 from harness.databases import connect
 from harness.paths import ALEMBIC_INI, ROOT
-from harness.processes import alembic, migrator_env
+from harness.processes import alembic, alembic_command, migrator_env
 from harness.revisions import revision_named
 from harness.roles import as_owner
-from migrator.plan.__main__ import make_plan
+from migrator.plan.command import make_plan
 from migrator.plan.report import Plan, text
 from migrator.plan.verdicts import Verdict
-from migrator.settings import plan_database
+from migrator.settings import BackfillSettings, plan_database
+from shared_models.startup import Settings
 from tests.support.scratch_migrations import ScratchMigrations
 
 USERS = 5_000
 POSTS_PER_USER = 2
+# What `migrator plan` loads at its start, as far as the plan itself reads it.
+PLAN_SETTINGS = Settings("plan", {BackfillSettings: BackfillSettings()})
 
 
 @pytest.fixture
@@ -68,13 +71,13 @@ def plan_with(
     scratch: ScratchMigrations, connections: tuple[Connection, Connection], upgrade: str
 ) -> Plan:
     scratch.add_revision("f00d00000001", upgrade)
-    return make_plan(Config(str(scratch.ini)), *connections)
+    return make_plan(Config(str(scratch.ini)), *connections, PLAN_SETTINGS)
 
 
 def test_the_plan_of_nothing_pending_says_so(
     scratch: ScratchMigrations, owner_connections: tuple[Connection, Connection]
 ) -> None:
-    plan = make_plan(Config(str(scratch.ini)), *owner_connections)
+    plan = make_plan(Config(str(scratch.ini)), *owner_connections, PLAN_SETTINGS)
     assert plan.revisions == []
     assert plan.verdict is Verdict.SAFE
     assert "the head: nothing to apply" in text(plan)
@@ -204,7 +207,7 @@ def test_the_username_key_rollout_is_safe_and_its_backfill_is_planned_not_run(
 ) -> None:
     alembic(populated, "downgrade", revision_named("case-insensitive usernames and emails"))
     target, _ = owner_connections
-    plan = make_plan(Config(str(ALEMBIC_INI)), *owner_connections)
+    plan = make_plan(Config(str(ALEMBIC_INI)), *owner_connections, PLAN_SETTINGS)
     assert [r.message for r in plan.revisions] == [
         "username keys: expand",
         "username keys: backfill",
@@ -245,8 +248,9 @@ def test_the_plan_takes_no_lock_on_the_live_tables(
 
 
 def run_cli(url: URL, *args: str, ini: str) -> subprocess.CompletedProcess[str]:
+    """``migrator plan``, as the image runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "migrator.plan", "-c", ini, *args],
+        alembic_command(Path(ini), "plan", *args),
         env=migrator_env(url), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 

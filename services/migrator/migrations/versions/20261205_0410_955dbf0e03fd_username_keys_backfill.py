@@ -5,10 +5,10 @@ Revises: b1e5d7a90c21
 Create Date: 2026-12-05 04:10:00+00:00
 
 Every user from before the API wrote ``username_key`` gets the key of their username
-(migrator.frozen.username_key_955dbf0e03fd), in batches by id: each batch one short transaction under its
-own lock_timeout, throttled by MIGRATOR_BACKFILL_ROWS_PER_SECOND, resumed where it
-stopped after a kill, stopped by SIGTERM after the batch in flight (migrator.backfill).
-No table lock: only each batch's rows are locked, for the batch.
+(migrator.frozen.username_key_955dbf0e03fd), in batches by id: each batch one short
+transaction under its own lock_timeout, throttled by MIGRATOR_BACKFILL_ROWS_PER_SECOND,
+resumed where it stopped after a kill, stopped by SIGTERM after the batch in flight
+(migrator.backfill). No table lock: only each batch's rows are locked, for the batch.
 
 Run it once the API of b1e5d7a90c21 (which writes the key) is the one serving: a user an
 older API renames afterwards would keep a stale key. The next revision catches rows an
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from migrator.backfill import Backfill, run_backfill
+from migrator.backfill import Backfill, run_in_revision
 from migrator.frozen.username_key_955dbf0e03fd import set_username_keys
 
 revision: str = "955dbf0e03fd"
@@ -39,8 +39,7 @@ def upgrade() -> None:
     if op.get_context().as_sql:
         op.execute("-- backfill users.username_key in batches (migrator.backfill)")
         return
-    with op.get_context().autocommit_block():
-        run_backfill(op.get_bind(), EVERY_USERNAME)
+    run_in_revision(EVERY_USERNAME)
 
 
 def downgrade() -> None:

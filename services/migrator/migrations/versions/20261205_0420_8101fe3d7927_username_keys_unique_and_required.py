@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-from migrator.backfill import Backfill, run_backfill
+from migrator.backfill import Backfill, run_in_revision
 from migrator.errors import MigratorError
 from migrator.frozen.username_key_955dbf0e03fd import set_username_keys
 from migrator.operations import (
@@ -64,8 +64,7 @@ def key_every_username() -> None:
     if op.get_context().as_sql:
         op.execute("-- backfill users.username_key where it is NULL (migrator.backfill)")
         return
-    with op.get_context().autocommit_block():
-        run_backfill(op.get_bind(), USERNAMES_WITHOUT_KEY)
+    run_in_revision(USERNAMES_WITHOUT_KEY)
     unkeyed = (
         op.get_bind()
         .execute(

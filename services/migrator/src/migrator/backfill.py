@@ -1,25 +1,8 @@
-"""Changing the rows of a big table without holding a lock for long.
-
-A revision's backfill runs here, in batches by key range: each batch is one short
-transaction under its own lock_timeout that reads the next rows after the last key done,
-changes them, and records that key, so
-
-- no lock is held for longer than a batch (a lock timeout is retried, with backoff);
-- it is throttled (MIGRATOR_BACKFILL_ROWS_PER_SECOND), so the API's writes go on;
-- it is resumable: the progress row commits with the batch, so a rerun after a kill
-  (SIGKILL included) continues after the last batch that committed, and no row is done
-  twice or skipped;
-- it is stoppable: SIGTERM ends it after the batch in flight, and the revision fails
-  (non-zero, nothing recorded as applied) until it is run again;
-- it logs its progress: rows done, rate, and time left, every few seconds.
-
-Progress lives in the table ``migrator_backfill`` (one row per backfill, by name), made
-when first needed and dropped once no backfill is left unfinished: a finished migration
-leaves nothing of it behind. Call it from a revision inside ``autocommit_block()``::
-
-    with op.get_context().autocommit_block():
-        run_backfill(op.get_bind(), Backfill("users.username_key", "users",
-                                             "id, username", set_keys))
+"""Changing the rows of a big table without holding a lock for long: a revision's
+backfill, in batches by key range, each one short transaction that records its last key
+(in ``migrator_backfill``) with its rows. Throttled, resumable after a kill, stopped by
+SIGTERM after the batch in flight, logging its progress (docs/schema-changes.md).
+A revision calls ``run_in_revision(Backfill(...))``.
 """
 
 from __future__ import annotations
@@ -32,19 +15,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from alembic import op
 from sqlalchemy import Connection, Row, text
 from sqlalchemy.exc import DBAPIError
 
 from migrator.errors import MigratorError
 from migrator.lock_timeouts import is_lock_timeout
+from migrator.run import run_of
 from migrator.settings import BackfillSettings
 
 log = logging.getLogger("migrator.backfill")
 
 PROGRESS = "migrator_backfill"
-# `make plan` (migrator.plan) puts an object with ``append`` under this key of the
-# connection's info: a backfill is then appended to it, to be reported, and not run.
-PLANNED_BACKFILLS = "migrator.planned_backfills"
 CREATE_PROGRESS = text(f"""
 CREATE TABLE IF NOT EXISTS {PROGRESS} (
     name text PRIMARY KEY,
@@ -88,40 +70,53 @@ class Progress:
         return 1.0 if span <= 0 else min(1.0, (self.last_key - self.first_key) / span)
 
 
+@dataclass
+class StopRequest:
+    asked: bool = False  # SIGTERM came: stop after the batch in flight
+
+
 @contextmanager
-def stop_on_sigterm() -> Iterator[list[bool]]:
-    """A flag SIGTERM sets (for the batch loop to read), the old handler restored after."""
-    stopping = [False]
+def stop_on_sigterm() -> Iterator[StopRequest]:
+    """What SIGTERM asks (for the batch loop to read), the old handler restored after."""
+    request = StopRequest()
 
     def ask_to_stop(signum: int, frame: object) -> None:
-        stopping[0] = True
+        request.asked = True
         log.warning("SIGTERM: stopping after the batch in flight")
 
     try:
         previous = signal.signal(signal.SIGTERM, ask_to_stop)
     except ValueError:  # not the main thread: nobody but the caller can stop it then
-        yield stopping
+        yield request
         return
     try:
-        yield stopping
+        yield request
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def run_in_revision(backfill: Backfill) -> None:
+    """A revision's backfill, in alembic's autocommit block, with the run's settings; in
+    plan mode (migrator.run) handed to the plan, to be reported in its place, not run."""
+    context = op.get_context()
+    run = run_of(context.config)
+    settings = run.backfill_settings()
+    with context.autocommit_block():
+        if run.plan_backfill is not None:
+            run.plan_backfill(backfill, settings)
+        else:
+            run_backfill(op.get_bind(), backfill, settings)
 
 
 def run_backfill(
     connection: Connection,
     backfill: Backfill,
-    settings: BackfillSettings | None = None,
+    settings: BackfillSettings,
     *,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Run ``backfill`` to its end on ``connection`` (autocommit); returns the rows changed
     by this run. Raises BackfillStoppedError when stopped, with the progress kept."""
-    settings = settings or BackfillSettings.load()
-    planned = connection.info.get(PLANNED_BACKFILLS)
-    if planned is not None:
-        planned.append((backfill, settings))
-        return 0
     if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         # Inside alembic's autocommit_block it is already (with a transaction of its
         # own that only SQLAlchemy sees: the level cannot be set again then).
@@ -147,14 +142,14 @@ def run_backfill(
             "%s: resuming after key %d (%d rows done before)",
             backfill.name, resumed.last_key, resumed.rows_done,
         )  # fmt: skip
-    with stop_on_sigterm() as stopping:
+    with stop_on_sigterm() as stop:
         while True:
             fetched = batch_with_retries(connection, backfill, settings, progress, sleep)
             if not fetched:
                 break
             throttle(progress, settings, sleep)
             report(backfill, progress, settings)
-            if stopping[0]:
+            if stop.asked:
                 raise BackfillStoppedError(
                     f"{backfill.name} stopped after key {progress.last_key} "
                     f"({progress.rows_done} rows this run): run the migrator again to go on"

@@ -1,29 +1,15 @@
 """How every alembic command reaches the database: what migrations/env.py calls.
 
-On its own connection (the container, the CLI), a command that writes the schema
-(upgrade, downgrade, stamp: the commands alembic gives a destination revision) runs
-with the migrator's safety rails:
-
-1. wait for the database (bounded retries),
-2. take the migration advisory lock, so concurrent migrators run one at a time,
-3. set lock_timeout and statement_timeout, and retry lock timeouts with backoff,
-4. apply each revision in its own transaction,
-5. grant the API role row privileges on every table.
-
-Read-only commands (current, check, revision --autogenerate) only wait for the
-database. A caller may instead hand in its own Engine or Connection
-(``config.attributes["connection"]``, as alembic's cookbook and pytest-alembic do):
-then the revisions run on it as they are, with none of the above.
-
-Before any of it, env.py validates what the command reads (``settings_read``) with
-shared_models.startup, like every program of the stack.
+On the migrator's own connection, upgrade, downgrade and stamp run with its safety rails
+(a bounded wait for the database, the advisory lock, lock and statement timeouts with
+retries, a transaction per revision, the API role's grants); read-only commands only
+wait for the database. On a caller's connection the revisions run as they are.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import NoReturn
 
 from alembic import context
@@ -36,6 +22,7 @@ from migrator.database import connect_with_retry, create_migration_engine
 from migrator.errors import MigratorError
 from migrator.grants import grant_api_role
 from migrator.lock_timeouts import apply_timeouts, timeout_statements, with_lock_retries
+from migrator.run import MigratorRun, OnRevision
 from migrator.settings import (
     MIGRATOR_SETTINGS,
     MIGRATOR_SQL_SETTINGS,
@@ -43,6 +30,7 @@ from migrator.settings import (
     MigratorSettings,
 )
 from shared_models.settings import EnvSettings
+from shared_models.startup import Settings, load, start
 
 log = logging.getLogger("migrator")
 
@@ -56,6 +44,16 @@ def settings_read(*, offline: bool, callers_connection: bool) -> tuple[type[EnvS
     if callers_connection:
         return ()
     return MIGRATOR_SETTINGS
+
+
+def start_up(run: MigratorRun, *, offline: bool) -> Settings:
+    """The run's settings: its program's when it has them (the plan's), else what this
+    command reads, loaded once here, with logging configured unless the caller keeps its
+    own."""
+    if run.settings is None:
+        classes = settings_read(offline=offline, callers_connection=run.connection is not None)
+        run.settings = (start if run.configure_logging else load)("migrator", classes)
+    return run.settings
 
 
 def not_the_migrators_own(name: str | None, kind: str, parents: object) -> bool:
@@ -102,14 +100,10 @@ class RevisionLog:
         self.mark = now
 
 
-# alembic's on_version_apply: called after each revision, inside its transaction.
-OnVersionApply = Callable[..., None]
-
-
 def run_on(
-    metadata: MetaData, connection: Connection, revision_log: OnVersionApply | None = None
+    metadata: MetaData, connection: Connection, on_revision: OnRevision | None = None
 ) -> None:
-    configure(metadata, connection=connection, on_version_apply=revision_log or RevisionLog())
+    configure(metadata, connection=connection, on_version_apply=on_revision or RevisionLog())
     with context.begin_transaction():
         context.run_migrations()
 
@@ -129,10 +123,10 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
-def run_offline(metadata: MetaData) -> None:
+def run_offline(metadata: MetaData, settings: Settings) -> None:
     """``--sql``: print the script for review, with the timeouts it would run under."""
     configure(metadata, dialect_name="postgresql", literal_binds=True)
-    for statement in timeout_statements(MigratorSettings.load()):
+    for statement in timeout_statements(settings[MigratorSettings]):
         context.execute(statement)
     with context.begin_transaction():
         context.run_migrations()
@@ -141,29 +135,28 @@ def run_offline(metadata: MetaData) -> None:
 def run_on_callers(
     metadata: MetaData,
     connectable: Engine | Connection,
-    on_version_apply: OnVersionApply | None = None,
+    on_revision: OnRevision | None = None,
 ) -> None:
     """A caller's Engine (connect, run, commit) or Connection, which must have no
     transaction open: each revision begins and commits its own, and the caller's
     connection is left with nothing pending. The caller may watch each revision end
-    (``config.attributes["on_version_apply"]``, as migrator.plan does)."""
+    (``MigratorRun.on_revision``, as the plan does)."""
     if isinstance(connectable, Engine):
         with connectable.connect() as connection:
-            run_on(metadata, connection, on_version_apply)
+            run_on(metadata, connection, on_revision)
             connection.commit()
         return
     if connectable.in_transaction():
         raise MigratorError(
-            "config.attributes['connection'] has a transaction open; commit or roll it "
-            "back first, so each revision runs in a transaction of its own"
+            "the caller's connection has a transaction open; commit or roll it back "
+            "first, so each revision runs in a transaction of its own"
         )
-    run_on(metadata, connectable, on_version_apply)
+    run_on(metadata, connectable, on_revision)
 
 
-def run_online(metadata: MetaData) -> None:
+def run_online(metadata: MetaData, loaded: Settings) -> None:
     """The migrator's own connection, with its safety rails for commands that write."""
-    settings = MigratorSettings.load()
-    database = MigratorDatabaseSettings.load()
+    settings, database = loaded[MigratorSettings], loaded[MigratorDatabaseSettings]
     engine = create_migration_engine(
         database.url("psycopg"), database.postgres_connect_timeout, "migrator"
     )

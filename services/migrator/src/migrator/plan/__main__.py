@@ -1,111 +1,12 @@
-"""``make plan`` / ``python -m migrator.plan [--json]``: the plan of every pending revision.
+"""``python -m migrator.plan [-c INI] [--json]``: ``migrator [-c INI] plan [--json]``."""
 
-Connects as the schema owner (the migrator's settings) to the database, read-only, and
-to its scratch copy ``<POSTGRES_DB>_plan`` (the roles step makes it), which it empties
-and migrates. Exit 0 with the plan printed; 1 when it cannot be made.
-"""
+from argparse import ArgumentParser
 
-from __future__ import annotations
+from migrator.cli import main
 
-import argparse
-import logging
-import sys
-
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
-
-from migrator.database import connect_with_retry, create_migration_engine, first_line
-from migrator.errors import MigratorError
-from migrator.plan.observe import run_pending
-from migrator.plan.report import Plan, planned_revision, text
-from migrator.plan.sizes import live_sizes
-from migrator.plan.verdicts import worst
-from migrator.settings import (
-    PLAN_SETTINGS,
-    DatabaseWaitSettings,
-    MigratorDatabaseSettings,
-    plan_database,
-)
-from shared_models.startup import start
-
-log = logging.getLogger("migrator.plan")
-
-
-def make_plan(config: Config, target: Connection, scratch: Connection) -> Plan:
-    """The plan of the revisions between ``target``'s and head, found on ``scratch``."""
-    current = MigrationContext.configure(target).get_current_heads()
-    sizes = live_sizes(target)
-    target.rollback()  # the catalog read's snapshot, and nothing else, was held
-    heads = list(ScriptDirectory.from_config(config).get_heads())
-    revisions = run_pending(config, scratch, current)
-    planned = [planned_revision(revision, sizes) for revision in revisions]
-    touched = {
-        table
-        for revision in revisions
-        for statement in revision.statements
-        for table in statement.locks.keys() | statement.scans | statement.rewrites
-    }
-    return Plan(
-        database=target.engine.url.database or "",
-        current=list(current),
-        heads=heads,
-        tables={name: sizes[name] for name in sorted(touched) if name in sizes},
-        verdict=worst([revision.verdict for revision in planned]),
-        revisions=planned,
-    )
-
-
-def engines(database: MigratorDatabaseSettings, wait: float) -> tuple[Engine, Engine]:
-    """The target (waited for, as every step does) and its scratch database."""
-    url = database.url("psycopg")
-    target = create_migration_engine(url, database.postgres_connect_timeout, "migrator-plan")
-    connect_with_retry(target, wait).close()
-    scratch_name = plan_database(database.database_name)
-    scratch = create_migration_engine(
-        url.set(database=scratch_name), database.postgres_connect_timeout, "migrator-plan"
-    )
-    try:
-        scratch.connect().close()
-    except OperationalError as exc:
-        raise MigratorError(
-            f"the scratch database {scratch_name}: {first_line(exc)}; the roles step makes "
-            "it (`make up`, or `docker compose run --rm roles`)"
-        ) from None
-    return target, scratch
-
-
-def main(argv: list[str] | None = None) -> int:
-    start("plan", PLAN_SETTINGS)  # first, as every program of the stack
-    parser = argparse.ArgumentParser(prog="migrator.plan", description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
-    parser.add_argument("-c", "--config", default="alembic.ini", help="alembic's ini file")
-    arguments = parser.parse_args(argv)
-    database = MigratorDatabaseSettings.load()
-    wait = DatabaseWaitSettings.load().migrator_db_wait_seconds
-    try:
-        target, scratch = engines(database, wait)
-    except MigratorError as exc:
-        log.error("%s", exc, extra={"outcome": "failed"})
-        return 1
-    try:
-        with target.connect() as on_target, scratch.connect() as on_scratch:
-            plan = make_plan(Config(arguments.config), on_target, on_scratch)
-    except Exception:
-        # A revision that fails on the scratch copy would fail on the database too: the
-        # plan found it first. One log line with the traceback, as the migrator writes.
-        log.exception(
-            "the pending revisions fail on a copy of the schema", extra={"outcome": "failed"}
-        )
-        return 1
-    finally:
-        target.dispose()
-        scratch.dispose()
-    sys.stdout.write(plan.json() + "\n" if arguments.json else text(plan))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+parser = ArgumentParser(prog="python -m migrator.plan", description="migrator plan")
+parser.add_argument("-c", "--config", action="append", default=[], help="alembic's ini file")
+parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+arguments = parser.parse_args()
+configs = [option for ini in arguments.config for option in ("-c", ini)]
+main([*configs, "plan", *(["--json"] if arguments.json else [])])

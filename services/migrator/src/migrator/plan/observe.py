@@ -1,18 +1,8 @@
-"""Run the pending revisions on the scratch database and watch each statement.
-
-For a statement in a transaction, PostgreSQL says what it holds: after it runs, still
-inside its transaction, pg_locks lists every table lock the transaction holds, the
-statement's own and those taken earlier in the same revision (all of them block others
-until the revision commits). A statement alembic runs in autocommit (an
-``autocommit_block``) is wrapped in a transaction of its own here, so the same reading
-works, unless it cannot run in one (CONCURRENTLY, VACUUM): then what it locks is said
-from what it is.
-
-With ``client_min_messages = debug1`` PostgreSQL also says when it rewrites a table,
-scans one to check a constraint ("verifying table"), builds an index (a scan), validates
-a foreign key, or proves NOT NULL from a validated CHECK without scanning. The scratch
-tables are empty, so all this costs nothing; the sizes that make it matter come from the
-live database (``sizes``).
+"""Run the pending revisions on the scratch database and watch each statement: the table
+locks its transaction holds (pg_locks, read inside it), and PostgreSQL's DEBUG1 messages
+saying it rewrites a table, scans one, builds an index, validates a foreign key, or
+proves NOT NULL without a scan. A statement that cannot run in a transaction
+(CONCURRENTLY, VACUUM) is said from what it is; a backfill is reported, not run.
 """
 
 from __future__ import annotations
@@ -32,9 +22,11 @@ from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, event
 
-from migrator.backfill import PLANNED_BACKFILLS, PROGRESS, Backfill
+from migrator.backfill import PROGRESS, Backfill
 from migrator.plan.locks import LockMode
+from migrator.run import MigratorConfig, MigratorRun
 from migrator.settings import BackfillSettings
+from shared_models.startup import Settings
 
 # Every table lock this session holds. Locks on indexes are left out: a new index's is
 # nobody's concern, and a statement that changes an existing one locks its table too.
@@ -86,24 +78,6 @@ class Revision:
     statements: list[Statement] = field(default_factory=list)
 
 
-class PlannedBackfills:
-    """What migrator.backfill.run_backfill appends a backfill to while planning: it
-    becomes a step of the revision, in its place among the statements."""
-
-    def __init__(self, watcher: StatementWatcher) -> None:
-        self.watcher = watcher
-
-    def append(self, planned: tuple[Backfill, BackfillSettings]) -> None:
-        backfill = planned[0]
-        self.watcher.pending.statements.append(
-            Statement(
-                f"backfill {backfill.name}",
-                locks={backfill.table: LockMode.ROW_EXCLUSIVE},
-                backfill=planned,
-            )
-        )
-
-
 class StatementWatcher:
     """Hooks on the scratch connection: statements, locks, messages, revision boundaries."""
 
@@ -119,7 +93,6 @@ class StatementWatcher:
         event.listen(self.connection, "before_cursor_execute", self.before)
         event.listen(self.connection, "after_cursor_execute", self.after)
         self.raw.add_notice_handler(self.notice)
-        self.connection.info[PLANNED_BACKFILLS] = PlannedBackfills(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -129,7 +102,6 @@ class StatementWatcher:
             self.wrapped = False
             self.raw.execute("ROLLBACK")
         self.raw.remove_notice_handler(self.notice)
-        self.connection.info.pop(PLANNED_BACKFILLS, None)
 
     def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
         with self.raw.cursor() as cursor:
@@ -198,6 +170,17 @@ class StatementWatcher:
         elif match := PROVED_NOT_NULL.match(message):
             statement.proved_without_scan.append(match[1])
 
+    def backfill_planned(self, backfill: Backfill, settings: BackfillSettings) -> None:
+        """A revision's backfill (MigratorRun.plan_backfill): a step of the revision, in its
+        place among the statements."""
+        self.pending.statements.append(
+            Statement(
+                f"backfill {backfill.name}",
+                locks={backfill.table: LockMode.ROW_EXCLUSIVE},
+                backfill=(backfill, settings),
+            )
+        )
+
     def revision_done(self, *, step: MigrationInfo, **_: object) -> None:
         """alembic's on_version_apply: what ran since the last one was this revision."""
         self.pending.revision = step.up_revision_id or ""
@@ -224,7 +207,8 @@ def empty(connection: Connection) -> None:
 @contextmanager
 def quiet(*loggers: str) -> Iterator[None]:
     """Warnings and errors only from ``loggers`` meanwhile: alembic's "Running upgrade"
-    lines about the scratch database would read as if the real one were migrated."""
+    lines (and a backfill's progress) about the scratch database would read as if the
+    real one were migrated."""
     levels = {name: logging.getLogger(name).level for name in loggers}
     for name in loggers:
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -235,27 +219,39 @@ def quiet(*loggers: str) -> Iterator[None]:
             logging.getLogger(name).setLevel(level)
 
 
-def run_pending(config: Config, scratch: Connection, current: tuple[str, ...]) -> list[Revision]:
-    """Scratch migrated to ``current`` (the target's revisions), then to head, watched."""
-    with quiet("alembic", "migrator"):
-        return migrate_watched(config, scratch, current)
+def run_pending(
+    config: Config, scratch: Connection, current: tuple[str, ...], settings: Settings
+) -> list[Revision]:
+    """Scratch migrated to ``current`` (the target's revisions), then to head, watched.
+    ``settings`` are the plan's, loaded at its start: the runs here load none."""
+    with quiet("alembic", "migrator.backfill"):
+        return migrate_watched(config, scratch, current, settings)
+
+
+def not_logged(**_: object) -> None:
+    """on_version_apply for the revisions the target has: no "applied revision" line."""
 
 
 def migrate_watched(
-    config: Config, scratch: Connection, current: tuple[str, ...]
+    config: Config, scratch: Connection, current: tuple[str, ...], settings: Settings
 ) -> list[Revision]:
     empty(scratch)
-    config.attributes.update(connection=scratch, configure_logger=False)
+    on_scratch = MigratorRun(
+        connection=scratch, configure_logging=False, settings=settings, on_revision=not_logged
+    )
     for revision in current:
-        command.upgrade(config, revision)
+        command.upgrade(MigratorConfig.of(config, on_scratch), revision)
     scratch.exec_driver_sql("SET client_min_messages = debug1")
     scratch.commit()
     with StatementWatcher(scratch) as watcher:
-        config.attributes["on_version_apply"] = watcher.revision_done
-        try:
-            command.upgrade(config, "heads")
-        finally:
-            config.attributes.pop("on_version_apply")
+        watched = MigratorRun(
+            connection=scratch,
+            configure_logging=False,
+            settings=settings,
+            on_revision=watcher.revision_done,
+            plan_backfill=watcher.backfill_planned,
+        )
+        command.upgrade(MigratorConfig.of(config, watched), "heads")
     scratch.exec_driver_sql("RESET client_min_messages")
     scratch.commit()
     return watcher.revisions

@@ -199,9 +199,9 @@ OLD_DATABASE_HINT = (
 
 
 def main() -> int:
-    start("roles", ROLES_SETTINGS)
+    settings = start("roles", ROLES_SETTINGS)
     try:
-        set_up(RolesSettings.load(), DatabaseWaitSettings.load().migrator_db_wait_seconds)
+        set_up(settings[RolesSettings], settings[DatabaseWaitSettings].migrator_db_wait_seconds)
     except MigratorError as exc:
         hint = OLD_DATABASE_HINT if "password authentication failed" in str(exc) else ""
         log.error("%s%s", exc, hint, extra={"outcome": "failed"})

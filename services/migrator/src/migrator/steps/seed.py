@@ -62,10 +62,10 @@ def seed(
 
 
 def main() -> int:
-    start("seed", SEED_SETTINGS)
+    settings = start("seed", SEED_SETTINGS)
+    database = settings[MigratorDatabaseSettings]
+    wait = settings[DatabaseWaitSettings].migrator_db_wait_seconds
     try:
-        database = MigratorDatabaseSettings.load()
-        wait = DatabaseWaitSettings.load().migrator_db_wait_seconds
         engine = create_migration_engine(
             database.url("psycopg"), database.postgres_connect_timeout, "seed"
         )
