@@ -66,7 +66,7 @@ current: ## Show the revision the database is at
 
 plan: ## What each pending revision will lock, on how many rows, with a verdict: make plan [json=1]
 	@# (not echoed: `make plan json=1 | jq` must read JSON alone)
-	@$(COMPOSE) run --rm --entrypoint python migrator -m migrator.plan $(if $(json),--json)
+	@$(MIGRATOR) plan $(if $(json),--json)
 
 check: ## Fail if the models and the migrations disagree
 	$(MIGRATOR) check

@@ -6,6 +6,7 @@ its own project name and host port, so it never touches a stack you have running
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from pathlib import Path
@@ -52,9 +53,12 @@ def test_the_readme_flow_keeps_data_across_migrations_and_restarts(stack: Compos
     assert f"Running downgrade {HEAD_REVISION} -> {BEFORE_HEAD}" in downgraded
     assert BEFORE_HEAD in stack.run("migrator", "current")
     # `make plan`: the pending revision, found on the scratch database the roles step made.
-    plan = stack("run", "--rm", "-T", "--entrypoint", "python", "migrator", "-m", "migrator.plan")
+    plan = stack("run", "--rm", "-T", "migrator", "plan")
     assert f"is at {BEFORE_HEAD}; head is {HEAD_REVISION}: 1 revision(s)" in plan.stdout
     assert "Verdict: safe" in plan.stdout, plan.stdout + plan.stderr
+    as_json = json.loads(stack("run", "--rm", "-T", "migrator", "plan", "--json").stdout)
+    assert (as_json["current"], as_json["heads"]) == ([BEFORE_HEAD], [HEAD_REVISION])
+    assert [revision["revision"] for revision in as_json["revisions"]] == [HEAD_REVISION]
     upgraded = stack.run("migrator", "upgrade", "head")
     assert f"Running upgrade {BEFORE_HEAD} -> {HEAD_REVISION}" in upgraded
     assert f"{HEAD_REVISION} (head)" in stack.run("migrator", "current")

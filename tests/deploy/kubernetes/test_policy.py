@@ -139,8 +139,8 @@ def test_the_migrator_job_runs_upgrade_head_within_its_deadline(rendered: Render
     job_basics(job)
     (container,) = job.pod["containers"]
     dockerfile = (ROOT / "services" / "migrator" / "Dockerfile").read_text()
-    assert 'ENTRYPOINT ["alembic"]' in dockerfile
-    assert "command" not in container, "the image's entrypoint is alembic"
+    assert 'ENTRYPOINT ["migrator"]' in dockerfile
+    assert "command" not in container, "the image's entrypoint is the migrator's CLI"
     assert container["args"] == ["upgrade", "head"]
     environment = rendered.environment(container)
     settings = load(MigratorSettings, "migrator", environment)
