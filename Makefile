@@ -116,7 +116,7 @@ lint: ## ruff (lint and format check), mypy, hadolint, haproxy -c, and the gener
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
-	$(UV) run --frozen hadolint services/api/Dockerfile services/migrator/Dockerfile bench/baseline/Dockerfile
+	$(UV) run --frozen hadolint services/Dockerfile bench/baseline/Dockerfile
 	docker run --rm --network none -v "$(CURDIR)/services/proxy:/usr/local/etc/haproxy:ro" \
 	  $(HAPROXY_IMAGE) haproxy -c -f /usr/local/etc/haproxy/haproxy.cfg
 	$(UV) run --frozen python -m tools.docs --check

@@ -14,6 +14,7 @@ import pytest
 from harness.paths import ROOT
 from migrator.image_users import API_UID, MIGRATOR_UID, OWNER_PASSWORD_GID, READER_GIDS
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
+from tests.compose.dockerfile import DOCKERFILE, image_stage
 from tests.support.docker import with_compose_or_skip
 from tools.configuration import (
     COMPOSE_FILES,
@@ -109,11 +110,20 @@ def test_passwords_arrive_as_files_of_the_secrets_volume(production: dict[str, A
                 assert ("secrets", str(SECRETS_DIR), True) in mounts, name
 
 
+def test_each_python_image_is_built_from_its_package(production: dict[str, Any]) -> None:
+    packages = {"secrets": "migrator", "roles": "migrator", "migrator": "migrator", "api": "api"}
+    for service, package in packages.items():
+        build = production["services"][service]["build"]
+        assert ROOT / build["context"] / build["dockerfile"] == DOCKERFILE, service
+        assert build["args"]["PACKAGE"] == package, service
+        assert "target" not in build, f"{service}: the Dockerfile's last stage is PACKAGE's"
+
+
 def test_the_secrets_steps_ids_are_the_images_own(production: dict[str, Any]) -> None:
-    for dockerfile, uid in (("api", API_UID), ("migrator", MIGRATOR_UID)):
-        text = (ROOT / "services" / dockerfile / "Dockerfile").read_text()
-        assert re.search(rf"useradd --system --uid {uid} ", text), dockerfile
-        assert f"\nUSER {uid}:{uid}\n" in text, dockerfile
+    for package, uid in (("api", API_UID), ("migrator", MIGRATOR_UID)):
+        text = image_stage(package)
+        assert re.search(rf"useradd --system --uid {uid} ", text), package
+        assert f"\nUSER {uid}:{uid}\n" in text, package
     assert production["services"]["roles"]["group_add"] == [str(gid) for gid in READER_GIDS]
     development = rendered("compose.yaml", "compose.override.yaml")
     # The development migrator runs as you: it may read the owner's password, no other.

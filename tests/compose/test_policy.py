@@ -1,5 +1,5 @@
 """The production compose file's security policy, on what compose itself renders
-(`docker compose -f compose.yaml config`), and hadolint on both Dockerfiles."""
+(`docker compose -f compose.yaml config`), and hadolint on the Dockerfiles."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from harness.paths import ROOT
+from tests.compose.dockerfile import DOCKERFILE, image_stage
 from tests.compose.test_files import rendered
 
 # The services of our own images, and the one allowed to start as root, with why.
 OWN_SERVICES = ("secrets", "roles", "migrator", "api")
 ROOT_BY_DESIGN = {"secrets": "gives each password file to its reader (CHOWN, FOWNER only)"}
-DOCKERFILES = sorted(ROOT.glob("services/*/Dockerfile"))
+DOCKERFILES = [DOCKERFILE]
 # Connections the proxy must be able to hold: 5,000 slow-header attackers and the rest.
 MAXCONN_OF_THE_PROXY_AT_LEAST = 9_000
 
@@ -30,8 +31,9 @@ def services() -> dict[str, Any]:
 
 
 def image_user(service: dict[str, Any]) -> str:
-    dockerfile = ROOT / service["build"]["dockerfile"]
-    users: list[str] = re.findall(r"^USER (\S+)", dockerfile.read_text(), flags=re.MULTILINE)
+    build = service["build"]
+    stage = image_stage(build["args"]["PACKAGE"], ROOT / build["dockerfile"])
+    users: list[str] = re.findall(r"^USER (\S+)", stage, flags=re.MULTILINE)
     return users[-1]
 
 

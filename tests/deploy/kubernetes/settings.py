@@ -15,7 +15,7 @@ Settings = TypeVar("Settings", bound=EnvSettings)
 
 # app.kubernetes.io/name of a workload's pods -> the compose service it is.
 SERVICE_OF = {"api": "api", "migrator": "migrator", "roles": "roles", "postgres": "db"}
-# The user each image runs as: its Dockerfile's (tests/test_compose_files.py checks them
+# The user each image runs as: its Dockerfile stage's (tests/compose/test_files.py checks them
 # against migrator.image_users), and the postgres image's own `postgres` user.
 IMAGE_UID = {"api": API_UID, "migrator": MIGRATOR_UID, "roles": MIGRATOR_UID, "postgres": 999}
 # The postgres image's variables: those compose gives it, and PGDATA, which puts the

@@ -21,6 +21,7 @@ from harness.paths import ROOT
 from migrator.settings import DatabaseWaitSettings, MigratorSettings
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
 from shared_models.settings import ConfigurationError
+from tests.compose.dockerfile import image_stage
 from tests.deploy.kubernetes.budget import budget
 from tests.deploy.kubernetes.front_door import (
     nginx_annotations,
@@ -138,8 +139,7 @@ def test_the_migrator_job_runs_upgrade_head_within_its_deadline(rendered: Render
     (job,) = rendered.workloads_of("migrator")
     job_basics(job)
     (container,) = job.pod["containers"]
-    dockerfile = (ROOT / "services" / "migrator" / "Dockerfile").read_text()
-    assert 'ENTRYPOINT ["migrator"]' in dockerfile
+    assert 'ENTRYPOINT ["migrator"]' in image_stage("migrator")
     assert "command" not in container, "the image's entrypoint is the migrator's CLI"
     assert container["args"] == ["upgrade", "head"]
     environment = rendered.environment(container)
@@ -181,8 +181,7 @@ def test_the_api_rolls_out_without_losing_a_ready_pod(rendered: Rendered) -> Non
     assert strategy["rollingUpdate"]["maxSurge"] not in (0, "0%")
     # The autoscaler owns the replica count; a `replicas` here would reset it on apply.
     assert "replicas" not in deployment["spec"]
-    dockerfile = (ROOT / "services" / "api" / "Dockerfile").read_text()
-    assert 'CMD ["gunicorn", "--config", "python:api.gunicorn_conf"]' in dockerfile
+    assert 'CMD ["gunicorn", "--config", "python:api.gunicorn_conf"]' in image_stage("api")
     assert "command" not in api_container(rendered), "the image's CMD serves the api"
     assert "args" not in api_container(rendered)
 

@@ -1,19 +1,9 @@
 """The user and group ids the images run as, which the secrets step gives each password
-file to. They are facts of the images, so each must match these lines:
-
-- API_UID (10001): services/api/Dockerfile, ``groupadd --system --gid 10001 api``,
-  ``useradd --system --uid 10001`` and ``USER 10001:10001``; bench/compose.tutorial.yaml,
-  ``user: "10001:10001"``; deploy/kubernetes/base/api-deployment.yaml, ``runAsUser``;
-- MIGRATOR_UID (10002): services/migrator/Dockerfile, ``groupadd --system --gid 10002
-  migrator``, ``useradd --system --uid 10002`` and ``USER 10002:10002``;
-  compose.override.yaml, the migrator's ``user:`` default; deploy/kubernetes's migrator
-  and roles Jobs, ``runAsUser``;
-- each password file's reader group (10003, 10004, 10005): compose.yaml, the roles
-  service's ``group_add`` (it reads all three); compose.override.yaml, the migrator's
-  ``group_add`` (the owner's alone: it runs as you, to write revision files as you).
-
-tests/test_compose_files.py checks them against the Dockerfiles and the rendered compose
-files, tests/kubernetes against the manifests.
+file to. They are facts of the images, said again where each is used: services/Dockerfile
+(the api and migrator stages' useradd and USER), compose.yaml (the roles step's
+group_add), compose.override.yaml (the migrator's user and group_add),
+bench/compose.tutorial.yaml and deploy/kubernetes (runAsUser); tests/compose/test_files.py
+and tests/deploy/kubernetes check they agree.
 """
 
 API_UID = 10001  # the api image's user
