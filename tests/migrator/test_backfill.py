@@ -8,22 +8,26 @@ import logging
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, Row, create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
 from harness.databases import connect
 from harness.paths import ROOT
-from harness.roles import as_owner
-from migrator.backfill import PROGRESS, run_backfill
+from harness.roles import as_api_role, as_owner
+from migrator.backfill import PROGRESS, Backfill, run_backfill
+from migrator.frozen.username_key_955dbf0e03fd import set_username_keys
 from migrator.settings import BackfillSettings
+from shared_models.identity import username_key
 from tests.migrator.backfill_child import BACKFILL, TABLE
-from tests.migrator.support import wait_for_lock_waiters
+from tests.migrator.support import WAITING_FOR, wait_for_lock_waiters
 
 ROWS = 3000
 
@@ -160,3 +164,54 @@ def test_a_second_pass_changes_only_the_rows_still_to_do(table: URL) -> None:
         db.execute(f"UPDATE {TABLE} SET changes = 1 WHERE id % 7 <> 0")
     assert run(table, where="changes = 0") == ROWS // 7
     assert changes(table) == {1: ROWS}
+
+
+def test_a_row_in_an_open_batch_waits_for_it_and_keeps_its_new_key(migrated_database: URL) -> None:
+    """The API renames a user (name and key in one UPDATE) while a batch holding that row
+    is computing keys: the UPDATE must wait for the batch, or the batch, writing after
+    it, would give the new name the key of the old one."""
+    owner = as_owner(migrated_database)
+    with connect(owner) as db:
+        db.execute(
+            "INSERT INTO users (username, username_key, email) SELECT 'user' || i,"
+            " 'user' || i, 'user' || i || '@example.org' FROM generate_series(1, 10) AS i"
+        )
+        (renamed,) = db.execute("SELECT min(id) + 4 FROM users").fetchone() or (0,)
+    api_done = threading.Event()
+    waited_for_the_batch: list[bool] = []
+
+    def rename_as_the_api() -> None:
+        with connect(as_api_role(migrated_database)) as api:
+            api.execute(
+                "UPDATE users SET username = %s, username_key = %s WHERE id = %s",
+                ("Renamed", username_key("Renamed"), renamed),
+            )
+        api_done.set()
+
+    rename = threading.Thread(target=rename_as_the_api)
+
+    def keys_while_the_api_renames(connection: Connection, rows: Sequence[Row[Any]]) -> int:
+        batch = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        rename.start()
+        with connect(owner) as watcher:
+            give_up_at = time.monotonic() + 60
+            while not api_done.is_set() and time.monotonic() < give_up_at:
+                waiting = watcher.execute(WAITING_FOR, (batch,)).fetchone()
+                if waiting is not None and int(str(waiting[0])):
+                    break
+                time.sleep(0.02)
+        waited_for_the_batch.append(not api_done.is_set())
+        return set_username_keys(connection, rows)
+
+    keyed = Backfill("test.users", "users", "id, username", keys_while_the_api_renames)
+    engine = create_engine(owner, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            run_backfill(connection, keyed, BackfillSettings(migrator_backfill_batch_size=100))
+    finally:
+        engine.dispose()
+    rename.join(timeout=60)
+    assert waited_for_the_batch == [True], "the API's UPDATE did not wait for the batch"
+    with connect(owner) as db:
+        row = db.execute("SELECT username, username_key FROM users WHERE id = %s", (renamed,))
+        assert row.fetchone() == ("Renamed", username_key("Renamed"))
