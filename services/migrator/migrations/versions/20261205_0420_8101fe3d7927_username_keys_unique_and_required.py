@@ -4,7 +4,7 @@ Revision ID: 8101fe3d7927
 Revises: 955dbf0e03fd
 Create Date: 2026-12-05 04:20:00+00:00
 
-One user per username key (as 955dbf0e03fd computes it), enforced by the database, online:
+One user per username key (955dbf0e03fd's), enforced by the database, online:
 
 1. a catch-up backfill keys the rows an older API created since the last revision;
    if some are still without a key after it, an API that does not write the key is still

@@ -1,20 +1,8 @@
-"""A verdict for each statement: what it keeps others from doing, and for how long.
-
-A lock that blocks others is harmless when brief: a statement that changes only the
-catalog holds even ACCESS EXCLUSIVE for milliseconds (and the migrator's lock_timeout
-bounds its wait). It is the work done while holding it that makes it dangerous: a
-rewrite, or a scan (building an index, checking a constraint), whose length grows with
-the table. So a statement is
-
-- "rewrites" when it rewrites a table that holds rows (always under ACCESS EXCLUSIVE);
-- "blocks reads and writes" when it scans a populated table while its transaction holds
-  ACCESS EXCLUSIVE on a table;
-- "blocks writes" when it scans a populated table while holding SHARE or stronger
-  (a plain CREATE INDEX, a FOREIGN KEY validated at once);
-- "safe" otherwise: no scan or rewrite of a populated table, or none that blocks others
-  (CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT under SHARE UPDATE EXCLUSIVE).
-
-A backfill (migrator.backfill) is safe by construction: short batches under row locks.
+"""A verdict for each statement: what it keeps others from doing, and for how long. A lock
+is harmless when brief; the work done holding it (a rewrite, or a scan that grows with the
+table) is what blocks others: "rewrites", "blocks reads and writes" (a scan while holding
+ACCESS EXCLUSIVE), "blocks writes" (a scan holding SHARE or stronger), else "safe". A
+backfill is safe by construction: short batches under row locks (docs/schema-changes.md).
 """
 
 from __future__ import annotations

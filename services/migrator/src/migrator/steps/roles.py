@@ -1,27 +1,8 @@
-"""The roles step: the database's superuser sets up who may do what, then steps aside.
-
-Runs before the migrator on every ``up`` (compose service ``roles``), idempotently:
-
-- the schema owner (OWNER_DB_USER): a login role that is no superuser and cannot create
-  roles or databases; the migrator connects as it. It is a member of pg_read_all_stats,
-  read-only, so that when a lock times out it can name the session holding it;
-- the API role (API_DB_USER): a login role with no privileges of its own (the owner
-  grants it row privileges on its tables after each migration);
-- the database (POSTGRES_DB), owned by the schema owner (so, on PostgreSQL 15+, is the
-  public schema), with CONNECT for these two roles only;
-- its scratch copy for `make plan` (POSTGRES_DB + "_plan", migrator.plan), the owner's,
-  which only the owner may connect to;
-- objects in schema public owned by anyone else (a database from before the owner role
-  existed, where the superuser owned the tables) handed over to the owner.
-
-Passwords go to the server as SCRAM-SHA-256 verifiers computed here, so the plaintext
-never reaches the server, its log (``log_statement=all``) or pg_stat_activity. A
-password that already matches is left alone.
-
-Why a separate superuser step rather than CREATEROLE for the owner: on PostgreSQL 15 a
-CREATEROLE role may grant itself membership in pg_execute_server_program and similar
-roles, which is as good as superuser. PostgreSQL 16 narrows CREATEROLE to the roles it
-created, but one design for every supported version is simpler to reason about.
+"""The roles step (compose service ``roles``), as the database's superuser, idempotent:
+the schema owner and the API role as narrow login roles with their passwords (sent as
+SCRAM verifiers computed here, never in plain text), the database and its scratch copy
+for ``make plan``, each reachable by those roles only, and whatever in schema public
+someone else owns handed to the owner. Why a superuser step: docs/security.md.
 """
 
 from __future__ import annotations
@@ -170,6 +151,7 @@ def set_up(settings: RolesSettings, wait_seconds: float) -> None:
             ):
                 raise MigratorError("the roles step must connect as a superuser (POSTGRES_USER)")
             ensure_login_role(connection, owner, settings.owner_db_password.get_secret_value())
+            # Read-only: so a lock timeout can name the session that holds the lock.
             run(sql.SQL("GRANT pg_read_all_stats TO {}").format(sql.Identifier(owner)), connection)
             ensure_login_role(connection, api, settings.api_db_password.get_secret_value())
             ensure_database(connection, database, owner)

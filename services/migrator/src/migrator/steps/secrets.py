@@ -1,18 +1,9 @@
-"""The secrets step: random per-install passwords, kept as files in the ``secrets`` volume.
-
-Runs first on every ``up`` (compose service ``secrets``, as root, with CHOWN only):
-each password is created once, then left as it is. The services read them through
-``*_FILE`` variables, so no password is ever in a container's environment
-(``docker inspect``), an image, or the repository.
-
-Each file (mode 0440) is readable by the services that need it and by nobody else:
-its owner is the one service that logs in with it (root for postgres_password, read by
-the db's entrypoint; the migrator's uid for owner_db_password; the api's uid for
-api_db_password), and its group is that password's own readers' group, which the roles
-step has for all three and the development migrator for the owner's alone.
-
-``import`` sets passwords from ``NAME=value`` lines on standard input instead (moving
-an older ``.env``'s passwords in, or rotating one): never through the environment.
+"""The secrets step (compose service ``secrets``, as root with CHOWN and FOWNER): a random
+password per role, made once, kept as a file in the ``secrets`` volume that services read
+through ``*_FILE``, never the environment. Each file (0440) belongs to the one service
+that logs in with it, its group that password's readers' (the roles step's, and the
+development migrator's for the owner's). ``import`` sets passwords from ``NAME=value``
+lines on standard input instead: an older .env's, or a rotation.
 """
 
 from __future__ import annotations
