@@ -61,7 +61,7 @@ class MigratorConfig(Config):
         self, file_: str | None = None, *, run: MigratorRun | None = None, **options: Any
     ) -> None:
         super().__init__(file_, **options)
-        self.run = run or MigratorRun()
+        self.run = run if run is not None else MigratorRun()
 
     @classmethod
     def of(cls, config: Config, run: MigratorRun | None = None) -> MigratorConfig:
