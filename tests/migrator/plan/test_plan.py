@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -292,6 +293,16 @@ def test_a_revision_that_fails_on_the_copy_fails_the_plan_and_nothing_else(
     assert "DuplicateColumn" in result.stderr  # the database's own error, in the traceback
     with connect(populated) as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchone() != ("f00d00000001",)
+
+
+def test_python_m_migrator_plan_is_migrator_plan(populated: URL) -> None:
+    # The form scripts call (bench.username_keys_rollout): the options before or after.
+    result = subprocess.run(
+        [sys.executable, "-m", "migrator.plan", "--json", "-c", str(ALEMBIC_INI)],
+        env=migrator_env(populated), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["revisions"] == []
 
 
 def test_make_plan_json_prints_the_plan_alone_for_a_pipe() -> None:
