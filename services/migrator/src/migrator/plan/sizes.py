@@ -1,11 +1,8 @@
-"""The live tables' sizes, from the catalog alone: the plan takes no lock on them.
-
-pg_relation_size() and count(*) would each take a lock (ACCESS SHARE), which queues
-behind a migration's ACCESS EXCLUSIVE like any query; pg_class and the statistics views
-are read without one. Rows are the planner's estimate (reltuples, as of the last ANALYZE,
-which autovacuum runs as a table grows), or the statistics' live count for a table never
-analysed; bytes are the pages of the table, its
-TOAST and its indexes as of the last VACUUM or ANALYZE.
+"""The live tables' sizes, from the catalog alone: the plan takes no lock on them
+(pg_relation_size() and count(*) take ACCESS SHARE, which queues behind a migration's
+ACCESS EXCLUSIVE). Rows are the planner's estimate (reltuples, as of the last ANALYZE),
+or the statistics' live count for a table never analysed; bytes are the pages of the
+table, its TOAST and its indexes as of the last VACUUM or ANALYZE.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
-"""`make seed`: demo data for a newcomer, 1,000 users with 10 posts each.
-
-Deterministic (the same rows, dates included, on every run and every machine), quick (two
-INSERT ... SELECT statements, about a second), and safe to run again: users that exist
-are left alone, and only demo users without posts get theirs. It connects as the schema
-owner, like the migrator, in the same image:
-
-    docker compose run --rm --entrypoint python migrator -m migrator.steps.seed
+"""``make seed``: demo data for a newcomer, 1,000 users with 10 posts each, the same rows
+on every run and machine, added once (what exists is left alone), as the schema owner in
+the migrator's image: ``docker compose run --rm --entrypoint python migrator -m
+migrator.steps.seed``.
 """
 
 from __future__ import annotations
