@@ -131,9 +131,7 @@ def log_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def alembic_config() -> Config:
     """pytest-alembic's built-in tests (--test-alembic) run the real migrations..."""
-    config = Config(str(ALEMBIC_INI))
-    config.attributes["configure_logger"] = False
-    return config
+    return Config(str(ALEMBIC_INI))
 
 
 @pytest.fixture
