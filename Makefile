@@ -2,8 +2,11 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-COMPOSE ?= docker compose
+# docker compose, refusing a stack that is up from other compose files (tools/compose.sh).
+# Production: COMPOSE_FILE=compose.yaml in .env, and every target uses compose.yaml alone.
+COMPOSE ?= tools/compose.sh
 UV ?= uv
+UV_RUN := $(UV) run --frozen --quiet
 MIGRATOR := $(COMPOSE) run --rm migrator
 # New revision files are written as you, not as the image's user (compose.override.yaml).
 export HOST_UID := $(shell id -u)
@@ -39,16 +42,23 @@ move-passwords:
 down: ## Stop the stack (data and passwords stay in their volumes; `docker compose down -v` wipes them)
 	$(COMPOSE) down
 
-logs: ## Follow the logs of every service
-	$(COMPOSE) logs -f
+lines ?= 100
+logs: ## Follow the logs of every service, from the last 100 lines of each: make logs [lines=all]
+	$(COMPOSE) logs -f --tail=$(lines)
 
 ps: ## Show the services and their health
 	$(COMPOSE) ps -a
 
-release: ## Release the checkout onto the running stack: migrate, then new api containers beside the old, drained, replaced
-	COMPOSE="$(COMPOSE)" tools/release.sh
+release: ## Release the checkout onto the running stack: plan, migrate, new api containers beside the old, drained, replaced [anyway=1]
+	COMPOSE="$(COMPOSE)" ANYWAY="$(anyway)" tools/release.sh
 
-migrate: ## Upgrade the schema to head
+# The plan first, stopping on a revision that would fail, block reads or writes, or
+# rewrite a table; `anyway=1` goes on regardless.
+PLAN_GATE = $(if $(anyway),true,$(MIGRATOR) plan --strict) \
+  || { echo 'make: the plan says stop (above); fix the revision, or go on with anyway=1' >&2; exit 3; }
+
+migrate: ## Upgrade the schema to head, after the plan says it is safe [anyway=1]
+	@$(PLAN_GATE)
 	$(MIGRATOR) upgrade head
 
 downgrade: ## Roll the schema back one revision
@@ -64,9 +74,9 @@ history: ## List the revisions
 current: ## Show the revision the database is at
 	$(MIGRATOR) current --verbose
 
-plan: ## What each pending revision will lock, on how many rows, with a verdict: make plan [json=1]
+plan: ## What each pending revision will lock, and what today's rows would refuse: make plan [json=1] [strict=1]
 	@# (not echoed: `make plan json=1 | jq` must read JSON alone)
-	@$(MIGRATOR) plan $(if $(json),--json)
+	@$(MIGRATOR) plan $(if $(json),--json) $(if $(strict),--strict)
 
 check: ## Fail if the models and the migrations disagree
 	$(MIGRATOR) check
@@ -90,7 +100,7 @@ backup: ## Write a consistent dump (pg_dump, custom format) to backups/app-<UTC 
 
 restore: ## Restore a dump into a new, empty volume: make restore file=backups/app-<time>.dump
 	@test -f "$(file)" || { echo 'usage: make restore file=backups/app-<time>.dump'; exit 2; }
-	$(COMPOSE) up -d --wait db
+	$(COMPOSE) up -d --wait secrets db
 	$(COMPOSE) run --rm roles
 	@tables=$$($(IN_DB) psql -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"); \
 	  test "$$tables" = 0 || { echo "the database already has $$tables tables: restore goes into a new volume" \
@@ -102,31 +112,33 @@ restore: ## Restore a dump into a new, empty volume: make restore file=backups/a
 	$(COMPOSE) up --build --wait
 
 test: ## Run every test (database, API, migrations, compose end to end) and measure coverage
-	$(UV) run --frozen pytest --cov --cov-report=term
+	$(UV_RUN) pytest --cov --cov-report=term
 
-test-quick: ## The inner loop: every test that needs no Docker engine, on every core (minutes)
-	$(UV) run --frozen pytest -m "not docker" -n auto --no-cov $(args)
+# pytest-xdist's workers: a number, or auto (one per core); args="-p no:xdist" runs none.
+workers ?= auto
+test-quick: ## The inner loop: every test that needs no Docker engine, on every core [workers=N] [args=...]
+	$(UV_RUN) pytest -m "not docker" $(if $(findstring no:xdist,$(args)),,-n $(workers)) --no-cov $(args)
 
 bench: ## Benchmark side by side with the tutorial app (needs wrk; minutes, not part of test)
-	$(UV) run --frozen python -m bench.run $(args)
+	$(UV_RUN) python -m bench.run $(args)
 
 # The proxy's configuration, checked by the proxy itself, in its own image.
 HAPROXY_IMAGE ?= haproxy:3.2
 lint: ## ruff (lint and format check), mypy, hadolint, haproxy -c, and the generated docs up to date
-	$(UV) run --frozen ruff check .
-	$(UV) run --frozen ruff format --check .
-	$(UV) run --frozen mypy
-	$(UV) run --frozen hadolint services/Dockerfile bench/baseline/Dockerfile
+	$(UV_RUN) ruff check .
+	$(UV_RUN) ruff format --check .
+	$(UV_RUN) mypy
+	$(UV_RUN) hadolint services/Dockerfile bench/baseline/Dockerfile
 	docker run --rm --network none -v "$(CURDIR)/services/proxy:/usr/local/etc/haproxy:ro" \
 	  $(HAPROXY_IMAGE) haproxy -c -f /usr/local/etc/haproxy/haproxy.cfg
-	$(UV) run --frozen python -m tools.docs --check
+	$(UV_RUN) python -m tools.docs --check
 
 fmt: ## Format and autofix with ruff
-	$(UV) run --frozen ruff format .
-	$(UV) run --frozen ruff check --fix .
+	$(UV_RUN) ruff format .
+	$(UV_RUN) ruff check --fix .
 
 docs: ## Regenerate .env.example and the tables in docs/ from the code
-	$(UV) run --frozen python -m tools.docs
+	$(UV_RUN) python -m tools.docs
 
 kube-dev-secrets: ## Random passwords for the Kubernetes dev overlay (git-ignored, kept)
 	deploy/kubernetes/overlays/dev/make-secrets.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make release: the checkout, released onto the running stack without dropping a request.
 #
-#  1. build the images;
+#  1. build the images, and make the plan: a revision that would fail, block reads or
+#     writes, or rewrite a table stops the release here (ANYWAY=1 goes on);
 #  2. run the new migrator while the old api serves (expand and contract: the old code
 #     works with the new schema); a failing migration stops here, with the old api serving;
 #  3. start as many new api containers as there are old ones, beside them;
@@ -26,6 +27,12 @@ count=$(wc -l <<<"$old")
 say "building the images"
 "${compose[@]}" build --quiet
 
+if [ -z "${ANYWAY:-}" ]; then
+  say "planning the migration"
+  "${compose[@]}" run --rm --no-deps migrator plan --strict \
+    || fail "the plan says stop (above): nothing changed; fix the revision, or release with anyway=1"
+fi
+
 say "migrating (the old api serves meanwhile)"
 "${compose[@]}" run --rm --no-deps migrator upgrade head \
   || fail "the migration failed: nothing else changed, the old api serves on"
@@ -37,8 +44,8 @@ new=$(comm -13 <(sort <<<"$old") <(sort <<<"$("${compose[@]}" ps -q api)"))
 
 address() { docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$1"; }
 
-# What the proxy says of each of its api servers (address and status), asked from a new
-# api container: the proxy's statistics are on the internal network only.
+# What the proxy says of each of its api servers (address, status, last check), asked from
+# a new api container: the proxy's statistics are on the internal network only.
 probe=$(head -n 1 <<<"$new")
 proxy_view() {
   docker exec "$probe" python -c '
@@ -47,9 +54,9 @@ rows = csv.DictReader(io.StringIO(urllib.request.urlopen(
     "http://proxy:8404/stats;csv", timeout=3).read().decode().lstrip("# ")))
 for row in rows:
     if row["pxname"] == "api" and row["svname"] not in ("FRONTEND", "BACKEND") and row["addr"]:
-        print(row["addr"].rsplit(":", 1)[0], row["status"].split()[0])'
+        print(row["addr"].rsplit(":", 1)[0], row["status"].split()[0], row["check_status"])'
 }
-# Waits until every container in $1 has an address whose status matches $2.
+# Waits until every container in $1 has an address whose status and check match $2.
 wait_for_proxy() {
   local containers=$1 wanted=$2 deadline=$((SECONDS + 90)) view container ip
   while :; do
@@ -69,11 +76,12 @@ wait_for_proxy() {
 }
 
 say "waiting until the proxy sends the new ones traffic"
-wait_for_proxy "$new" "UP"
+# UP after a passed check: a server the proxy has not checked yet is UP too, "UP 1/2".
+wait_for_proxy "$new" "UP L7OK"
 
 say "draining the old ones"
 for container in $old; do docker exec "$container" python -m api.drain; done
-wait_for_proxy "$old" "DOWN|MAINT"
+wait_for_proxy "$old" "(DOWN|MAINT) .*"
 
 say "stopping and removing the old ones (their requests in flight finish first)"
 docker stop --time 30 $old >/dev/null

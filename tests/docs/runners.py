@@ -32,6 +32,10 @@ class Target:
     port: int
     env_file: Path
     edge_subnet: str
+    # The development override's published ports: fixed for the project's life, or every
+    # command would change the services' configuration (and compose recreate them).
+    db_port: int = field(default_factory=free_port)
+    debug_port: int = field(default_factory=free_port)
     created: list[Path] = field(default_factory=list)
 
     @classmethod
@@ -53,8 +57,8 @@ class Target:
             COMPOSE_ENV_FILES=str(self.env_file),
             ENV_FILE=str(self.env_file),
             API_PORT=str(self.port),
-            DB_PORT=str(free_port()),
-            API_DEBUG_PORT=str(free_port()),
+            DB_PORT=str(self.db_port),
+            API_DEBUG_PORT=str(self.debug_port),
             EDGE_SUBNET=self.edge_subnet,
         )
 

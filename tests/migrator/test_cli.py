@@ -44,10 +44,11 @@ def test_every_alembic_command_and_option_is_as_alembic_has_it() -> None:
     assert options(MigratorCommandLine().parser) == options(CommandLine().parser)
 
 
-def test_plan_takes_json_and_nothing_else() -> None:
+def test_plan_takes_json_and_strict_and_nothing_else() -> None:
     assert options(subcommands(MigratorCommandLine())["plan"]) == [
         (("-h", "--help"), "help"),
         (("--json",), "json"),
+        (("--strict",), "strict"),
     ]
 
 

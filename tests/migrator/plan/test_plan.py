@@ -23,14 +23,16 @@ from harness.roles import as_owner
 from migrator.plan.command import make_plan
 from migrator.plan.report import Plan, text
 from migrator.plan.verdicts import Verdict
-from migrator.settings import BackfillSettings, plan_database
+from migrator.settings import BackfillSettings, PlanSettings, plan_database
 from shared_models.startup import Settings
 from tests.support.scratch_migrations import ScratchMigrations
 
 USERS = 5_000
 POSTS_PER_USER = 2
 # What `migrator plan` loads at its start, as far as the plan itself reads it.
-PLAN_SETTINGS = Settings("plan", {BackfillSettings: BackfillSettings()})
+PLAN_SETTINGS = Settings(
+    "plan", {BackfillSettings: BackfillSettings(), PlanSettings: PlanSettings()}
+)
 
 
 @pytest.fixture
@@ -169,6 +171,89 @@ def test_each_shape_of_revision_gets_its_verdict_on_a_populated_table(
     assert plan.tables["users"].rows == USERS
 
 
+# Revisions today's rows would make fail, each after the target is given its bad rows;
+# and what the plan says of them. Each also fails on a copy without those rows: the
+# plan tells them apart by reading the target.
+BAD_ROWS = {
+    "a NOT NULL column without a default": (
+        'op.add_column("posts", sa.Column("slug", sa.String(100), nullable=False))',
+        "",
+        "posts.slug NOT NULL: 10,000 rows, which would have no value",
+    ),
+    "SET NOT NULL over rows with none": (
+        'op.alter_column("users", "bio", nullable=False)',
+        "UPDATE users SET bio = NULL WHERE id <= 7",
+        "users.bio NOT NULL: 7 rows with no value",
+    ),
+    "a unique index over duplicates": (
+        'op.create_index("uq_users_bio", "users", ["bio"], unique=True)',
+        "UPDATE users SET bio = 'same' WHERE id <= 3",
+        "unique uq_users_bio on users: 1 values held by more than one row",
+    ),
+    "a CHECK that rows break": (
+        'op.create_check_constraint("short", "posts", "length(title) < 5")',  # named by convention
+        "",
+        "check ck_posts_short on posts: 10,000 rows that break it",
+    ),
+    "a foreign key to rows that are not there": (
+        'op.create_foreign_key("fk_posts_author", "posts", "users", ["user_id"], ["id"])',
+        "ALTER TABLE posts DROP CONSTRAINT fk_posts_user_id_users;"
+        " UPDATE posts SET user_id = user_id + 1000000 WHERE id <= 4",
+        "foreign key fk_posts_author on posts: 4 rows that refer to no row",
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", BAD_ROWS)
+def test_what_todays_rows_would_refuse_fails_the_plan(
+    shape: str, scratch: ScratchMigrations, owner_connections: tuple[Connection, Connection]
+) -> None:
+    upgrade, bad_rows, says = BAD_ROWS[shape]
+    target, _ = owner_connections
+    for statement in filter(None, bad_rows.split("; ")):
+        target.exec_driver_sql(statement)
+    target.commit()
+    plan = plan_with(scratch, owner_connections, upgrade)
+    assert plan.verdict is Verdict.FAILS, text(plan)
+    [failing] = [s for s in plan.revisions[0].statements if s.verdict is Verdict.FAILS]
+    assert says in failing.reason, failing.reason
+
+
+@pytest.mark.parametrize(
+    "upgrade",
+    [
+        'op.add_column("posts", sa.Column("slug", sa.String(100), nullable=False,'
+        ' server_default="none"))',
+        'op.alter_column("users", "bio", nullable=False)',
+        'op.create_check_constraint("short", "posts", "length(title) < 5",'
+        " postgresql_not_valid=True)",
+        'op.create_foreign_key("fk_posts_author", "posts", "users", ["user_id"], ["id"])',
+    ],
+    ids=["a default fills it", "no row without one", "not validated", "every author is there"],
+)
+def test_rules_todays_rows_keep_do_not_fail_the_plan(
+    upgrade: str, scratch: ScratchMigrations, owner_connections: tuple[Connection, Connection]
+) -> None:
+    plan = plan_with(scratch, owner_connections, upgrade)
+    assert plan.verdict is not Verdict.FAILS, text(plan)
+
+
+def test_rows_of_a_locked_table_are_not_waited_for(
+    scratch: ScratchMigrations, populated: URL, owner_connections: tuple[Connection, Connection]
+) -> None:
+    with connect(populated) as holder:
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE posts IN ACCESS EXCLUSIVE MODE")
+        plan = plan_with(
+            scratch,
+            owner_connections,
+            'op.add_column("posts", sa.Column("slug", sa.String(100), nullable=False))',
+        )
+        holder.execute("ROLLBACK")
+    [statement] = plan.revisions[0].statements
+    assert "not checked against today's rows (a table is locked now)" in statement.reason
+
+
 def test_the_same_shape_on_an_empty_table_is_safe(
     scratch: ScratchMigrations, owner_connections: tuple[Connection, Connection]
 ) -> None:
@@ -281,6 +366,26 @@ def test_the_command_names_a_missing_scratch_database(populated: URL) -> None:
     assert result.returncode == 1
     assert f"the scratch database {plan_database(populated.database or '')}" in result.stderr
     assert "roles step makes it" in result.stderr
+
+
+def test_the_command_exits_3_when_the_plan_says_stop(
+    scratch: ScratchMigrations, populated: URL
+) -> None:
+    """A revision today's rows would fail stops it; one that blocks writes does only with
+    --strict (what `make migrate` and `make release` ask)."""
+    scratch.add_revision("f00d00000001", 'op.create_index("ix_users_bio", "users", ["bio"])')
+    assert run_cli(populated, ini=str(scratch.ini)).returncode == 0
+    strict = run_cli(populated, "--strict", ini=str(scratch.ini))
+    assert strict.returncode == 3, strict.stderr
+    assert "the plan says blocks writes: not migrating as it is" in strict.stderr
+    scratch.add_revision(
+        "f00d00000002",
+        'op.add_column("posts", sa.Column("slug", sa.String(100), nullable=False))',
+        down_revision="f00d00000001",
+    )
+    fails = run_cli(populated, ini=str(scratch.ini))
+    assert fails.returncode == 3, fails.stderr
+    assert "Verdict: fails" in fails.stdout
 
 
 def test_a_revision_that_fails_on_the_copy_fails_the_plan_and_nothing_else(

@@ -18,6 +18,14 @@ class MigratorCommandLine(CommandLine):
     _KWARGS_OPTS = {  # noqa: RUF012  (alembic's own table, extended)
         **CommandLine._KWARGS_OPTS,
         "json": ("--json", {"action": "store_true", "help": "Print the plan as JSON"}),
+        "strict": (
+            "--strict",
+            {
+                "action": "store_true",
+                "help": "Exit 3 when a revision blocks reads or writes or rewrites a table, "
+                "not only when it would fail",
+            },
+        ),
     }
 
     def __init__(self) -> None:

@@ -91,6 +91,20 @@ class BackfillSettings(EnvSettings):
     )
 
 
+class PlanSettings(EnvSettings):
+    """How `migrator plan` reads today's rows for what a revision's new rules would refuse."""
+
+    model_config = SettingsConfigDict(title="How the plan reads today's rows")
+
+    migrator_plan_check_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds the plan may spend counting the rows that break one new rule "
+        "(NOT NULL, CHECK, foreign key, unique): a read-only scan that never waits for a "
+        "lock; past it the rule is reported as not checked.",
+    )
+
+
 class MigratorDatabaseSettings(DatabaseSettings, OwnerCredentials, ApiRole):
     """The database, reached as the schema owner; the API role is named for its grants."""
 
@@ -149,7 +163,13 @@ ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings, LogSettings)
 MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings, BackfillSettings, LogSettings)
 SEED_SETTINGS = (MigratorDatabaseSettings, DatabaseWaitSettings, LogSettings)
 # `make plan` (migrator.plan): the database and its scratch copy, and how backfills would run.
-PLAN_SETTINGS = (MigratorDatabaseSettings, DatabaseWaitSettings, BackfillSettings, LogSettings)
+PLAN_SETTINGS = (
+    MigratorDatabaseSettings,
+    DatabaseWaitSettings,
+    BackfillSettings,
+    PlanSettings,
+    LogSettings,
+)
 # `alembic ... --sql` prints a script without connecting: only the timeouts it writes into
 # the script, and the logging.
 MIGRATOR_SQL_SETTINGS = (MigratorSettings, LogSettings)

@@ -5,6 +5,7 @@ database as the schema owner, and empties and migrates its scratch copy
 from __future__ import annotations
 
 import logging
+import re
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -14,19 +15,25 @@ from sqlalchemy.exc import OperationalError
 
 from migrator.database import connect_with_retry, create_migration_engine, first_line
 from migrator.errors import MigratorError
-from migrator.plan.observe import run_pending
+from migrator.plan.data import Finding, count
+from migrator.plan.observe import Revision, Statement, run_pending
 from migrator.plan.report import Plan, planned_revision, text
 from migrator.plan.sizes import live_sizes
-from migrator.plan.verdicts import worst
+from migrator.plan.verdicts import Verdict, worst
 from migrator.settings import (
     PLAN_SETTINGS,
     DatabaseWaitSettings,
     MigratorDatabaseSettings,
+    PlanSettings,
     plan_database,
 )
 from shared_models.startup import Settings, start
 
 log = logging.getLogger("migrator.plan")
+
+WRITES_ROWS = re.compile(
+    r"^\s*(UPDATE|INSERT\s+INTO|DELETE\s+FROM)\s+(ONLY\s+)?(?P<table>[\w.\"]+)", re.I
+)
 
 
 def make_plan(config: Config, target: Connection, scratch: Connection, settings: Settings) -> Plan:
@@ -37,6 +44,7 @@ def make_plan(config: Config, target: Connection, scratch: Connection, settings:
     target.rollback()  # the catalog read's snapshot, and nothing else, was held
     heads = list(ScriptDirectory.from_config(config).get_heads())
     revisions = run_pending(config, scratch, current, settings)
+    check_data(target, revisions, settings[PlanSettings].migrator_plan_check_seconds)
     planned = [planned_revision(revision, sizes) for revision in revisions]
     touched = {
         table
@@ -52,6 +60,29 @@ def make_plan(config: Config, target: Connection, scratch: Connection, settings:
         verdict=worst([revision.verdict for revision in planned]),
         revisions=planned,
     )
+
+
+def check_data(target: Connection, revisions: list[Revision], seconds: float) -> None:
+    """Each statement's new rules counted against the target's rows, unless a step before
+    it in this plan changes that table's rows (a backfill, an UPDATE): then only the real
+    run can tell."""
+    changed: set[str] = set()
+    for revision in revisions:
+        for statement in revision.statements:
+            for rule in sorted(statement.new_rules, key=str):
+                if rule.table in changed:
+                    note = "a step before it in this plan changes those rows"
+                    statement.findings.append(Finding(rule, None, note))
+                else:
+                    statement.findings.append(count(target, rule, seconds))
+            changed |= tables_written(statement)
+
+
+def tables_written(statement: Statement) -> set[str]:
+    if statement.backfill is not None:
+        return {statement.backfill[0].table}
+    match = WRITES_ROWS.match(statement.sql)
+    return {match["table"].strip('"').split(".")[-1]} if match else set()
 
 
 def engines(database: MigratorDatabaseSettings, wait: float) -> tuple[Engine, Engine]:
@@ -73,7 +104,12 @@ def engines(database: MigratorDatabaseSettings, wait: float) -> tuple[Engine, En
     return target, scratch
 
 
-def plan(config: Config, json: bool = False) -> None:
+# The exit status when the plan says stop: a revision would fail (or, with --strict,
+# would block reads or writes or rewrite a table).
+STOP = 3
+
+
+def plan(config: Config, json: bool = False, strict: bool = False) -> None:
     """Show what each pending revision will lock, on how many rows, with a verdict."""
     settings = start("plan", PLAN_SETTINGS)  # first, as every program of the stack
     wait = settings[DatabaseWaitSettings].migrator_db_wait_seconds
@@ -96,3 +132,8 @@ def plan(config: Config, json: bool = False) -> None:
         target.dispose()
         scratch.dispose()
     config.print_stdout(made.json() if json else text(made).removesuffix("\n"))
+    if made.verdict is Verdict.FAILS or (strict and made.verdict is not Verdict.SAFE):
+        log.error(
+            "the plan says %s: not migrating as it is", made.verdict, extra={"outcome": "stop"}
+        )
+        raise SystemExit(STOP)

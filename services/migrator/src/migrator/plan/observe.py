@@ -23,6 +23,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, event
 
 from migrator.backfill import PROGRESS, Backfill
+from migrator.plan.data import Finding, Rule, rules_now
 from migrator.plan.locks import LockMode
 from migrator.run import MigratorConfig, MigratorRun
 from migrator.settings import BackfillSettings
@@ -69,6 +70,8 @@ class Statement:
     scans: set[str] = field(default_factory=set)
     proved_without_scan: list[str] = field(default_factory=list)  # "users.username_key"
     backfill: tuple[Backfill, BackfillSettings] | None = None  # reported, not run
+    new_rules: frozenset[Rule] = frozenset()  # NOT NULL, CHECK, foreign key, unique added
+    findings: list[Finding] = field(default_factory=list)  # those rules on today's rows
 
 
 @dataclass
@@ -88,11 +91,14 @@ class StatementWatcher:
         self.pending = Revision("", "")
         self.current: Statement | None = None
         self.wrapped = False  # this statement got a transaction of its own from us
+        self.rules: frozenset[Rule] = frozenset()  # the schema's, as of the last statement
 
     def __enter__(self) -> StatementWatcher:
         event.listen(self.connection, "before_cursor_execute", self.before)
         event.listen(self.connection, "after_cursor_execute", self.after)
         self.raw.add_notice_handler(self.notice)
+        self.rules = rules_now(self.query)
+        self.raw.commit()  # the catalog read's transaction, and nothing else
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -147,6 +153,8 @@ class StatementWatcher:
                     continue
                 held = LockMode.from_pg_locks(mode)
                 observed.locks[table] = max(held, observed.locks.get(table, held))
+        now = rules_now(self.query)
+        observed.new_rules, self.rules = now - self.rules, now
         if self.wrapped:
             self.raw.execute("COMMIT")
             self.wrapped = False

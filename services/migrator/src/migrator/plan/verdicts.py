@@ -21,6 +21,7 @@ class Verdict(StrEnum):
     BLOCKS_WRITES = "blocks writes"
     BLOCKS_READS_AND_WRITES = "blocks reads and writes"
     REWRITES = "rewrites"
+    FAILS = "fails"  # today's rows break a rule it adds: the revision would fail
 
     @property
     def severity(self) -> int:
@@ -45,6 +46,17 @@ def size(table: str, sizes: dict[str, TableSize]) -> str:
 
 
 def judge(statement: Statement, sizes: dict[str, TableSize]) -> Judgement:
+    failing = [finding for finding in statement.findings if finding.fails]
+    if failing:
+        return Judgement(Verdict.FAILS, "; ".join(str(finding) for finding in failing))
+    judgement = judge_locks(statement, sizes)
+    unchecked = [str(finding) for finding in statement.findings if finding.violations is None]
+    if unchecked:
+        return Judgement(judgement.verdict, "; ".join([judgement.reason, *unchecked]))
+    return judgement
+
+
+def judge_locks(statement: Statement, sizes: dict[str, TableSize]) -> Judgement:
     if statement.backfill is not None:
         return Judgement(Verdict.SAFE, backfill_reason(*statement.backfill, sizes))
 

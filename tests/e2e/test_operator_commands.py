@@ -1,0 +1,104 @@
+"""Operator commands that cannot hurt, on the stack `make up` gives (the development
+override included): one-off runs with other log settings leave the database as it was
+(same container, same start) while the api serves on; `make release` works right after;
+a make target refuses a stack that is up from other compose files."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from harness.load import Load
+from harness.paths import ROOT
+from tests.docs.runners import PRODUCTION_FILES, Target
+from tests.support.docker import with_docker_or_skip
+
+pytestmark = pytest.mark.e2e
+
+
+def shell(target: Target, command: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], cwd=ROOT,
+        env={**target.environment(), **env}, capture_output=True, text=True, timeout=900,
+        check=False,
+    )  # fmt: skip
+
+
+def db_container(target: Target) -> dict[str, Any]:
+    found = shell(target, "docker compose ps -q db").stdout.split()
+    assert len(found) == 1, found
+    inspected = shell(
+        target, f"docker inspect -f '{{{{.Id}}}} {{{{.State.StartedAt}}}}' {found[0]}"
+    )
+    container, started = inspected.stdout.split()
+    return {"id": container, "started": started}
+
+
+@pytest.fixture(scope="module")
+def made_up() -> Iterator[Target]:
+    with_docker_or_skip()
+    target = Target.fresh()
+    try:
+        up = shell(target, "make up")
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        yield target
+    finally:
+        target.remove()
+
+
+@pytest.mark.parametrize(
+    ("command", "env"),
+    [
+        ("make current", {"LOG_LEVEL": "DEBUG"}),
+        ("docker compose run --rm migrator current", {"LOG_LEVEL": "debug"}),
+        ("make plan", {"LOG_FORMAT": "JSON"}),
+        ("make seed", {"LOG_LEVEL": "warning", "LOG_FORMAT": "console"}),
+    ],
+    ids=["make current", "compose run", "make plan", "make seed"],
+)
+def test_a_one_off_run_leaves_the_database_alone(
+    made_up: Target, command: str, env: dict[str, str]
+) -> None:
+    before = db_container(made_up)
+    with Load(f"http://127.0.0.1:{made_up.port}", seconds=math.inf, writers=1) as load:
+        result = shell(made_up, command, **env)
+        load.stop()
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert db_container(made_up) == before
+    report = load.report()
+    assert report.samples, "the load made no request"
+    assert report.errors_by_kind() == {}
+
+
+def test_make_release_works_where_make_up_left_it_and_drops_nothing(made_up: Target) -> None:
+    before = db_container(made_up)
+    with Load(f"http://127.0.0.1:{made_up.port}", seconds=math.inf) as load:
+        result = shell(made_up, "make release")
+        load.stop()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "replaced" in result.stderr
+    assert db_container(made_up) == before
+    assert load.report().errors_by_kind() == {}
+
+
+def test_a_target_refuses_a_stack_up_from_other_files(made_up: Target) -> None:
+    """The development stack is up: a production-shape command must not turn it into
+    production's (nor the reverse), so the target stops before compose acts."""
+    production = Target(
+        made_up.project,
+        PRODUCTION_FILES,
+        made_up.port,
+        made_up.env_file,
+        made_up.edge_subnet,
+        made_up.db_port,
+        made_up.debug_port,
+    )
+    before = db_container(made_up)
+    result = shell(production, "make current")
+    assert result.returncode == 2
+    assert "is up from" in result.stderr
+    assert db_container(made_up) == before
