@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from harness.load import Load
@@ -102,3 +104,21 @@ def test_a_target_refuses_a_stack_up_from_other_files(made_up: Target) -> None:
     assert result.returncode == 2
     assert "is up from" in result.stderr
     assert db_container(made_up) == before
+
+
+def test_in_development_the_door_says_why_the_api_is_not_ready(made_up: Target) -> None:
+    """With the database stopped no api is ready; production's door answers its own
+    generic 503, the development override's lets the api say why (last here: it
+    restarts the database)."""
+    assert shell(made_up, "docker compose stop db").returncode == 0
+    try:
+        # Long enough for the proxy's checks to mark every api down (fall 2, inter 1s).
+        answers = set()
+        until = time.monotonic() + 8
+        while time.monotonic() < until:
+            response = httpx.get(f"http://127.0.0.1:{made_up.port}/posts", timeout=10)
+            answers.add((response.status_code, response.json()["detail"]))
+            time.sleep(0.25)
+        assert answers == {(503, "database unavailable")}
+    finally:
+        assert shell(made_up, "docker compose start db").returncode == 0
