@@ -1,7 +1,7 @@
-"""Operator commands that cannot hurt, on the stack `make up` gives (the development
-override included): one-off runs with other log settings leave the database as it was
-(same container, same start) while the api serves on; `make release` works right after;
-a make target refuses a stack that is up from other compose files."""
+"""Operator commands that cannot hurt, on the stack `LOG_FORMAT=json make up` gives (the
+development override, as docs/operating.md asks): one-off runs with other log settings
+leave the database as it was while the api serves on; the page's log recipes work;
+`make release` works right after; a target refuses a stack up from other files."""
 
 from __future__ import annotations
 
@@ -16,17 +16,22 @@ import pytest
 
 from harness.load import Load
 from harness.paths import ROOT
-from tests.docs.runners import PRODUCTION_FILES, Target
+from tests.docs.examples import blocks
+from tests.docs.runners import PRODUCTION_FILES, Target, run_commands
 from tests.support.docker import with_docker_or_skip
 
 pytestmark = pytest.mark.e2e
 
 
+# What the stack was brought up with, and every command here runs with unless it says.
+AS_UP = {"LOG_FORMAT": "json"}
+
+
 def shell(target: Target, command: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", "-o", "pipefail", "-c", command], cwd=ROOT,
-        env={**target.environment(), **env}, capture_output=True, text=True, timeout=900,
-        check=False,
+        env={**target.environment(), **AS_UP, **env}, capture_output=True, text=True,
+        timeout=900, check=False,
     )  # fmt: skip
 
 
@@ -74,6 +79,14 @@ def test_a_one_off_run_leaves_the_database_alone(
     report = load.report()
     assert report.samples, "the load made no request"
     assert report.errors_by_kind() == {}
+
+
+def test_the_log_recipes_of_operating_md_work_on_it(made_up: Target) -> None:
+    page = ROOT / "docs" / "operating.md"
+    logs = [block for block in blocks(page) if block.runner == "stack"][:2]
+    assert all("docker logs" in block.text for block in logs)
+    failures = [failure for block in logs for failure in run_commands(block, made_up)]
+    assert not failures, "\n\n".join(failures)
 
 
 def test_make_release_works_where_make_up_left_it_and_drops_nothing(made_up: Target) -> None:
