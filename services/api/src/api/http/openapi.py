@@ -18,7 +18,7 @@ def operation_id(route: APIRoute) -> str:
     ``api.users.get_user``), so the id leaves it out: generators do not strip a
     ``users-`` prefix, and ``users.users_get_user`` only stutters. Ids must be unique
     across the document, so function names must be unique across the routers;
-    tests/api/test_openapi.py checks both.
+    tests/api/http/test_openapi.py checks both.
     """
     return route.name
 
