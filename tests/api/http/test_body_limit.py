@@ -8,8 +8,10 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import pytest
+from sqlalchemy.engine import URL
 
-from harness.processes import RunningApi
+from harness.processes import RunningApi, running_api
 from tests.api.factories import unique
 
 MIB = 1024 * 1024
@@ -83,3 +85,51 @@ def test_an_endless_chunked_body_is_refused_long_before_it_ends(api_server: Runn
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     # The limit plus what socket buffers hold, not the whole offer.
     assert sent < 32 * MIB, f"{sent / MIB:.0f} MiB were sent before the server answered"
+
+
+@pytest.fixture(scope="module")
+def impatient_api(
+    api_database: URL, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningApi]:
+    with running_api(api_database, tmp_path_factory.mktemp("slow"), MAX_BODY_SECONDS="1") as api:
+        yield api
+
+
+# How each framing sends its head's last line, its first byte of body, and each byte after.
+FRAMINGS = {
+    "content-length": (b"Content-Length: 100000\r\n", b"{", b"x"),
+    "chunked": (b"Transfer-Encoding: chunked\r\n", b"1\r\n{\r\n", b"1\r\nx\r\n"),
+}
+
+
+@pytest.mark.parametrize("framing", list(FRAMINGS))
+def test_a_body_dribbled_past_max_body_seconds_is_a_408(
+    impatient_api: RunningApi, framing: str
+) -> None:
+    """A byte every 200 ms, forever: the api answers 408 when MAX_BODY_SECONDS is up and
+    closes the connection, so the slot the request held is free again."""
+    url = httpx.URL(impatient_api.base_url)
+    header, first, byte = FRAMINGS[framing]
+    head = b"POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+    with socket.create_connection((url.host, url.port or 80), timeout=10) as sock:
+        started = time.monotonic()
+        sock.sendall(head + header + b"\r\n" + first)
+        sock.setblocking(False)
+        answer = b""
+        while time.monotonic() - started < 8 and b"\r\n\r\n" not in answer:
+            readable, _, _ = select.select([sock], [], [], 0.2)
+            if readable:
+                answer += sock.recv(65536)
+            else:
+                with contextlib.suppress(BlockingIOError, BrokenPipeError, ConnectionResetError):
+                    sock.send(byte)
+        waited = time.monotonic() - started
+        sock.settimeout(5)
+        with contextlib.suppress(ConnectionResetError, TimeoutError):
+            while chunk := sock.recv(65536):  # to the end: the server closes the connection
+                answer += chunk
+    status = answer.partition(b"\r\n\r\n")[0]
+    assert status.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert b"connection: close" in status.lower()
+    assert 0.9 < waited < 3, waited
+    assert b"the request body did not arrive within 1 s" in answer

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from api.users.schemas import UserOut
 from harness.databases import connect
 from harness.processes import RunningApi
 from shared_models.identity import username_key
@@ -24,7 +25,13 @@ def test_create_returns_201_and_the_user(client: httpx.Client) -> None:
     response = client.post("/users", json={"username": name, "email": f"{name}@example.com"})
     assert response.status_code == 201
     body = response.json()
-    assert body == {"id": body["id"], "username": name, "email": f"{name}@example.com", "bio": None}
+    assert set(body) == set(UserOut.model_fields)
+    assert body == {
+        **dict.fromkeys(body),
+        "id": body["id"],
+        "username": name,
+        "email": f"{name}@example.com",
+    }
     assert client.get(f"/users/{body['id']}").json() == body
 
 

@@ -39,8 +39,13 @@ def haproxy_seconds(value: str) -> float:
     return int(match[1]) * TIME_UNITS[match[2] or "ms"]
 
 
+# haproxy.cfg's blocks for the development override alone (PROXY_DEVELOPMENT).
+DEVELOPMENT_ONLY = re.compile(r"^\.if defined\(PROXY_DEVELOPMENT\)$.*?^\.endif$", re.M | re.S)
+
+
 def read_front_door(path: Path = HAPROXY_CFG) -> FrontDoor:
-    text = path.read_text()
+    """Production's door: the development override's blocks left out."""
+    text = DEVELOPMENT_ONLY.sub("", path.read_text())
 
     def one(pattern: str) -> re.Match[str]:
         found = list(re.finditer(pattern, text, flags=re.MULTILINE))

@@ -294,14 +294,16 @@ def test_the_username_key_rollout_is_safe_and_its_backfill_is_planned_not_run(
     alembic(populated, "downgrade", revision_named("case-insensitive usernames and emails"))
     target, _ = owner_connections
     plan = make_plan(Config(str(ALEMBIC_INI)), *owner_connections, PLAN_SETTINGS)
-    assert [r.message for r in plan.revisions] == [
+    # The rollout's four revisions first; later ones, if any, are not this test's.
+    rollout = plan.revisions[:4]
+    assert [r.message for r in rollout] == [
         "username keys: expand",
         "username keys: backfill",
         "username keys: unique and required",
         "username keys: contract",
     ]
-    assert plan.verdict is Verdict.SAFE, text(plan)
-    expand, backfill, enforce, contract = plan.revisions
+    assert {r.verdict for r in rollout} == {Verdict.SAFE}, text(plan)
+    expand, backfill, enforce, contract = rollout
     assert expand.statements[0].locks == {"users": "ACCESS EXCLUSIVE"}
     [keys] = backfill.statements
     assert keys.sql == "backfill users.username_key"

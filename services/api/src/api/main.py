@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 from api.db.gauges import sample_pool_gauges
 from api.db.pool import Pool
 from api.health import routes as health_routes
-from api.http.body_limit import install_body_limit
+from api.http.body_limit import install_body_limits
 from api.http.dependencies import AppState
 from api.http.docs import install_docs
 from api.http.errors import install_error_handlers
@@ -73,7 +73,7 @@ def create_app(database_settings: ApiDatabaseSettings, api_settings: ApiSettings
     )
     install_docs(app)
     install_error_handlers(app, CONSTRAINT_ANSWERS)
-    install_body_limit(app, api_settings.max_body_bytes)
+    install_body_limits(app, api_settings.max_body_bytes, api_settings.max_body_seconds)
     app.add_middleware(PublicHostsMiddleware, public_hosts=api_settings.public_host_names)
     for router in ALL_ROUTERS:
         app.include_router(router)

@@ -52,6 +52,12 @@ class ApiSettings(EnvSettings):
         ge=1,
         description="Request bodies larger than this many bytes get 413, without being read whole.",
     )
+    max_body_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a request's body has to arrive whole, from its head: past it, a "
+        "408. A client dribbling a body holds an api slot this long at most.",
+    )
     access_log: bool = Field(
         default=True,
         description="One log line per request (api.access), with its route, status, "

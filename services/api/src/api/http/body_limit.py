@@ -1,6 +1,10 @@
-"""Refuses request bodies over a size limit with a JSON 413 and ``Connection: close``,
-without reading them whole. (FastAPI's own ``max_body_size`` answers in text/plain, and
-the API promises JSON for every error.)"""
+"""A request body's limits: at most MAX_BODY_BYTES (413), arrived whole within
+MAX_BODY_SECONDS of the request (408), each a JSON answer with ``Connection: close``,
+the unread rest never read. (FastAPI's own ``max_body_size`` answers in text/plain, and
+the API promises JSON for every error.) A client dribbling a body holds an api slot for
+MAX_BODY_SECONDS at most."""
+
+import asyncio
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -10,18 +14,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.http.errors import error
 
 
-class BodyTooLargeError(HTTPException):
-    # An HTTPException, so FastAPI's body parsing re-raises it instead of answering 400.
+class BodyRefusedError(HTTPException):
+    """An HTTPException, so FastAPI's body parsing re-raises it instead of answering 400."""
+
+
+class BodyTooLargeError(BodyRefusedError):
     def __init__(self, max_body_bytes: int) -> None:
         super().__init__(413, f"request body larger than {max_body_bytes} bytes")
 
 
-class BodySizeLimitMiddleware:
-    """Pure ASGI: checks Content-Length up front, counts chunked bodies as they arrive."""
+class BodyTooSlowError(BodyRefusedError):
+    def __init__(self, max_body_seconds: float) -> None:
+        super().__init__(408, f"the request body did not arrive within {max_body_seconds:g} s")
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+
+class BodyLimitsMiddleware:
+    """Pure ASGI: checks Content-Length up front, counts chunked bodies as they arrive,
+    and gives every read of a body the time left of the request's budget."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_body_seconds: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_body_seconds = max_body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -29,22 +43,27 @@ class BodySizeLimitMiddleware:
             return
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
+        chunked = b"chunked" in headers.get(b"transfer-encoding", b"")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self.too_large(scope, receive, send)
+            await refused(BodyTooLargeError(self.max_body_bytes))(scope, receive, send)
             return
-        if b"chunked" not in headers.get(b"transfer-encoding", b""):
-            # The server stops reading at Content-Length, so the body cannot exceed what
-            # was declared (or is empty): nothing to count, no wrapping on the hot path.
-            await self.app(scope, receive, send)
+        if not chunked and declared in (None, b"0"):
+            await self.app(scope, receive, send)  # no body: nothing to wait for or count
             return
 
+        deadline = asyncio.get_running_loop().time() + self.max_body_seconds
         received = 0
         response_started = False
 
         async def limited_receive() -> Message:
             nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlowError(self.max_body_seconds) from None
+            if message["type"] == "http.request" and chunked:
+                # Content-Length: the server stops reading there, no more can arrive.
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     raise BodyTooLargeError(self.max_body_bytes)
@@ -57,27 +76,26 @@ class BodySizeLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLargeError:
+        except BodyRefusedError as exc:
             if response_started:
                 raise
-            await self.too_large(scope, receive, send)
-
-    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await too_large_response(BodyTooLargeError(self.max_body_bytes))(scope, receive, send)
+            await refused(exc)(scope, receive, send)
 
 
-def too_large_response(exc: BodyTooLargeError) -> JSONResponse:
+def refused(exc: BodyRefusedError) -> JSONResponse:
     # Connection: close, so the server drops the unread rest instead of reading it.
-    return error(413, exc.detail, headers={"Connection": "close"})
+    return error(exc.status_code, exc.detail, headers={"Connection": "close"})
 
 
-async def on_body_too_large(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, BodyTooLargeError)
-    return too_large_response(exc)
+async def on_body_refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyRefusedError)
+    return refused(exc)
 
 
-def install_body_limit(app: FastAPI, max_body_bytes: int) -> None:
-    """The limit on ``app``: up front on a declared length, and while a chunked body is
-    read (the route's body parsing then raises, answered here the same way)."""
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=max_body_bytes)
-    app.add_exception_handler(BodyTooLargeError, on_body_too_large)
+def install_body_limits(app: FastAPI, max_body_bytes: int, max_body_seconds: float) -> None:
+    """The limits on ``app``: up front on a declared length, and while a body is read (the
+    route's body parsing then raises, answered here the same way)."""
+    app.add_middleware(
+        BodyLimitsMiddleware, max_body_bytes=max_body_bytes, max_body_seconds=max_body_seconds
+    )
+    app.add_exception_handler(BodyRefusedError, on_body_refused)
