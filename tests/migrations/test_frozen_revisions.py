@@ -1,6 +1,6 @@
 """Revisions never change after release: no file under versions/ imports live code (the
 models, the api, the migrator beyond the library revisions call and migrator.frozen), and
-the frozen modules import only the standard library and SQLAlchemy."""
+the frozen modules import only the standard library and pinned libraries (uv.lock)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.paths import MIGRATIONS, ROOT
-from migrator.frozen import username_key_955dbf0e03fd
-from shared_models.identity import username_key
+from migrator.frozen import username_key_955dbf0e03fd, username_rule_c7e059802bac
+from shared_models.identity import refusal, username_key
 
 FROZEN = ROOT / "services" / "migrator" / "src" / "migrator" / "frozen"
 # The repository's own packages: live code, unless allowed below.
@@ -20,6 +20,8 @@ FIRST_PARTY = {"api", "migrator", "shared_models", "harness", "tests", "bench", 
 # What revisions may call: the library (its behaviour kept for them) and the frozen modules.
 LIBRARY = {"migrator.backfill", "migrator.operations", "migrator.errors"}
 FROZEN_PACKAGE = "migrator.frozen"
+# What a frozen module may call besides the standard library: libraries, pinned by uv.lock.
+LIBRARIES = ("sqlalchemy", "regex", "confusable_homoglyphs")
 
 
 def imported(source: str) -> list[str]:
@@ -58,7 +60,7 @@ def live_imports_of_a_revision(source: str) -> list[str]:
 def live_imports_of_a_frozen_module(source: str) -> list[str]:
     def allowed(name: str) -> bool:
         top = name.split(".")[0]
-        return top in sys.stdlib_module_names or top in ("__future__", "sqlalchemy")
+        return top in sys.stdlib_module_names or top in ("__future__", *LIBRARIES)
 
     return [name for name in imported(source) if not allowed(name)]
 
@@ -123,3 +125,18 @@ def test_the_frozen_username_key_is_still_the_apis() -> None:
     assert {name: username_key_955dbf0e03fd.username_key(name) for name in names} == {
         name: username_key(name) for name in names
     }
+
+
+def test_the_frozen_username_rule_is_still_the_apis() -> None:
+    """What c7e059802bac reports is what the API refuses: when the live rule changes, a new
+    revision reports by a frozen module of its own (and this test then compares that)."""
+    names = [
+        "Ada", "Jos\u00e9", "ada lovelace", "O'Brien-2", "Zo\u00e9", "\u674e\u96f7",
+        "\u0418\u0432\u0430\u043d", "tanaka\u3055\u3093", "Kim \uae40", "Nguy\u1ec5n",
+        "admin\U0001f600", " Zoe", "Zo\u00a0e", "Zoe\u200d", "ad\u034fmin", "admin\u2800",
+        "\u0301", "a" + "\u0301" * 49, "a\u0300\u0301\u0302\u0303\u0304",
+        "\u0430dmin", "b\u03bfb", "\u03a9mega", "\u13f4\u13aa\u13a1",
+        "\u0430\u0440\u0440\u04cf\u0435", "Zo\u0378e",
+    ]  # fmt: skip
+    frozen = {name: username_rule_c7e059802bac.refusal(name) is None for name in names}
+    assert frozen == {name: refusal(name) is None for name in names}

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 from harness.databases import connect
 from harness.paths import ALEMBIC_INI, ROOT
 from harness.processes import alembic, alembic_command, migrator_env
-from harness.revisions import revision_named
+from harness.revisions import revision_before, revision_named
 from harness.roles import as_owner
 from migrator.plan.command import make_plan
 from migrator.plan.report import Plan, text
@@ -419,3 +419,13 @@ def test_make_plan_json_prints_the_plan_alone_for_a_pipe() -> None:
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert result.stdout == ""
+
+
+def test_the_username_rule_revision_is_safe_on_a_populated_database(
+    populated: URL, owner_connections: tuple[Connection, Connection]
+) -> None:
+    rule = revision_named("username rule: report the names it refuses now")
+    alembic(populated, "downgrade", str(revision_before(rule)))
+    plan = make_plan(Config(str(ALEMBIC_INI)), *owner_connections, PLAN_SETTINGS)
+    [planned] = [revision for revision in plan.revisions if revision.revision == rule]
+    assert planned.verdict is Verdict.SAFE, text(plan)
