@@ -8,6 +8,7 @@ to the connection."""
 from __future__ import annotations
 
 import json
+import re
 import select
 import socket
 import time
@@ -19,7 +20,7 @@ import pytest
 
 from harness.compose import ComposeProject
 from harness.load import Load, LoadReport
-from tests.faults.checks import check_invariants
+from tests.faults.checks import check_invariants, proxy_notices
 from tests.support.attackers import SLOW_HEADERS
 from tests.support.logs import log_lines
 from tests.support.netns import ClientHost, client_hosts
@@ -298,3 +299,92 @@ def test_more_requests_than_the_api_takes_wait_briefly_then_get_a_503(
     assert after
     assert all(s.ok for s in after)
     assert workers(stack) == before
+
+
+MAX_BODY_SECONDS = 10.0  # the api's default: a body arrives whole within it, or a 408
+
+
+def went_down(stack: ComposeProject, already: int) -> list[str]:
+    """The proxy's notices, after the first ``already``, that took an api out of rotation."""
+    return [line for line in proxy_notices(stack)[already:] if re.search(r"api/\S+ is DOWN", line)]
+
+
+def answered(result: dict[str, Any]) -> Counter[str]:
+    return Counter(request["status"] for request in result["requests"])
+
+
+def assert_unhurt(stack: ComposeProject, figures: dict[str, Any], before: set[str]) -> None:
+    """The ordinary client: nothing failed, served as before (assert_served); no api taken
+    out of rotation, no worker killed for silence, none died."""
+    assert_served(figures)
+    assert figures["api_taken_down"] == [], figures
+    assert "WORKER TIMEOUT" not in stack.service_log("api")
+    assert workers(stack) == before
+
+
+def test_eight_connections_posting_100000_keys(
+    stack: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    before, notices = workers(stack), len(proxy_notices(stack))
+    with Load(stack.base_url, seconds=30) as load:
+        load.sleep_until(4)
+        start = load.mark("attack")
+        result = attack(hosts[5], stack, "keys", "8", "20", timeout=90)
+        end = load.mark("done")
+    report = load.report()
+    figures = {**served_through(report, start, end), "api_taken_down": went_down(stack, notices)}
+    check_invariants(
+        stack, "16-many-keys", report,
+        promise="each body of 100,000 unknown keys a 422 at once, the api's CPU to spare",
+        attack=result, **figures,
+    )  # fmt: skip
+    assert result["answered 422"] > 100, result
+    assert_unhurt(stack, figures, before)
+
+
+def test_twelve_bodies_dribbled_past_the_proxys_buffer(
+    stack: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    before, notices = workers(stack), len(proxy_notices(stack))
+    with Load(stack.base_url, seconds=24) as load:
+        load.sleep_until(4)
+        start = load.mark("attack")
+        result = attack(hosts[6], stack, "dribble", str(PER_CLIENT), "2", timeout=60)
+        end = load.mark("done")
+    report = load.report()
+    figures = {**served_through(report, start, end), "api_taken_down": went_down(stack, notices)}
+    held = [request["seconds"] for request in result["requests"]]
+    check_invariants(
+        stack, "17-slow-bodies", report,
+        promise="each dribbled body a 408 from the api after MAX_BODY_SECONDS (10 s)",
+        answers=answered(result), held_s=[min(held), max(held)], **figures,
+    )  # fmt: skip
+    assert answered(result) == {"408": PER_CLIENT}, result
+    assert min(held) > MAX_BODY_SECONDS - 1, held
+    assert max(held) < MAX_BODY_SECONDS + 3, held
+    assert_unhurt(stack, figures, before)
+
+
+def test_many_keys_and_dribbled_bodies_at_once(
+    stack: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    before, notices = workers(stack), len(proxy_notices(stack))
+    with Load(stack.base_url, seconds=30) as load:
+        load.sleep_until(4)
+        start = load.mark("attack")
+        flooding = hosts[7].popen(
+            "tests.support.attackers", "keys", hosts[7].gateway, str(stack.port), "8", "20"
+        )
+        dribbled = attack(hosts[8], stack, "dribble", str(PER_CLIENT), "2", timeout=60)
+        flooded = json.loads(flooding.communicate(timeout=90)[0])
+        end = load.mark("done")
+    report = load.report()
+    figures = {**served_through(report, start, end), "api_taken_down": went_down(stack, notices)}
+    check_invariants(
+        stack, "18-keys-and-slow-bodies", report,
+        promise="both at once, from two addresses: the ordinary client as ever",
+        keys=flooded, dribbled=answered(dribbled), **figures,
+    )  # fmt: skip
+    assert answered(dribbled) == {"408": PER_CLIENT}, dribbled
+    assert flooded["answered 422"] > 100, flooded
+    assert_unhurt(stack, figures, before)

@@ -156,6 +156,84 @@ async def crowd(host: str, port: int, limit: int, hold: float) -> dict[str, Any]
     return {"held_s": hold}
 
 
+# 100,000 unknown keys in 930 KB, inside every size limit: pydantic once built an error
+# for each, 0.6 s of a worker's event loop a body.
+MANY_KEYS = b"{" + b",".join(b'"%x":0' % n for n in range(100_000)) + b"}"
+
+
+async def post_again_and_again(
+    host: str, port: int, body: bytes, until: float, counts: Counter[str]
+) -> None:
+    """One connection posting ``body`` to /users, keep-alive, answer after answer."""
+    head = (
+        b"POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        counts["refused"] += 1
+        return
+    try:
+        while time.monotonic() < until:
+            writer.write(head + body)
+            await writer.drain()
+            response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+            length = next(
+                int(line.split(b":")[1]) for line in response.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )  # fmt: skip
+            await reader.readexactly(length)
+            counts[f"answered {response[9:12].decode()}"] += 1
+            if b"connection: close" in response.lower():
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, StopIteration):
+        counts["cut"] += 1
+    finally:
+        writer.close()
+
+
+async def keys(host: str, port: int, connections: int, seconds: float) -> dict[str, Any]:
+    counts: Counter[str] = Counter()
+    until = time.monotonic() + seconds
+    await asyncio.gather(
+        *(post_again_and_again(host, port, MANY_KEYS, until, counts) for _ in range(connections))
+    )
+    return {"body_bytes": len(MANY_KEYS), **counts}
+
+
+async def dribble_one(host: str, port: int, every: float) -> dict[str, Any]:
+    """A body larger than the proxy's buffer, its first 20 KiB at once (the proxy passes
+    the request to the api), then a byte every ``every`` s: what answered it, and when."""
+    started = time.monotonic()
+    try:
+        reader, writer = await asyncio.open_connection(host, port)
+    except OSError:
+        return {"status": "refused", "seconds": 0.0}
+    try:
+        writer.write(
+            b"POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100000\r\n\r\n{"bio": "' + b"x" * 20_000
+        )
+        await writer.drain()
+        while not answered(reader) and not reader.at_eof():
+            await asyncio.sleep(every)
+            writer.write(b"x")
+            await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        return {"status": "closed", "seconds": round(time.monotonic() - started, 3)}
+    finally:
+        writer.close()
+    return answer(head, started)
+
+
+async def dribble(host: str, port: int, connections: int, every: float) -> dict[str, Any]:
+    results = await asyncio.gather(*(dribble_one(host, port, every) for _ in range(connections)))
+    return {"requests": list(results)}
+
+
 async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
     """What the mode got, as one JSON object to print (crowd prints one more first):
 
@@ -167,7 +245,11 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
       /healthz, for SECONDS;
     - ``hold COUNT PATH``: COUNT requests for PATH at once, each on a connection of its own;
     - ``crowd LIMIT SECONDS``: LIMIT connections, then one more, the last two asking for
-      /healthz; prints their answers at once, then holds every connection for SECONDS.
+      /healthz; prints their answers at once, then holds every connection for SECONDS;
+    - ``keys CONNECTIONS SECONDS``: each connection posts 100,000 unknown keys, again and
+      again, for SECONDS;
+    - ``dribble CONNECTIONS EVERY``: each connection sends a body's first 20 KiB, then a
+      byte every EVERY seconds until it is answered.
     """
     if mode == "headers":
         count, mib = int(args[0]), int(args[1])
@@ -184,6 +266,10 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
         return {**counts, "closed_after_s": [round(held[0], 2), round(held[-1], 2)] if held else []}
     if mode == "flood":
         return await flood(host, port, float(args[0]))
+    if mode == "keys":
+        return await keys(host, port, int(args[0]), float(args[1]))
+    if mode == "dribble":
+        return await dribble(host, port, int(args[0]), float(args[1]))
     if mode == "crowd":
         return await crowd(host, port, int(args[0]), float(args[1]))
     if mode == "hold":
