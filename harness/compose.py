@@ -20,6 +20,7 @@ from typing import Any
 from harness.paths import ROOT
 from harness.postgres import free_port
 from harness.processes import service_env
+from harness.tls import test_certificates
 
 TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -28,11 +29,6 @@ def docker_available() -> bool:
     if shutil.which("docker") is None:
         return False
     return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
-
-
-def private_subnet() -> str:
-    """A /24 of 10.0.0.0/8, picked at random (a clash with another is a 1-in-65,000 event)."""
-    return f"10.{secrets.randbelow(200) + 50}.{secrets.randbelow(256)}.0/24"
 
 
 class ComposeError(AssertionError):
@@ -48,16 +44,25 @@ class ComposeProject:
         port: int | None = None,
     ) -> None:
         self.project = f"{prefix}-{secrets.token_hex(4)}"
+        self.files = files
         folder = Path(tempfile.mkdtemp(prefix=f"{self.project}-"))
         # An env file of its own: the repository's .env (a developer's) must not leak in.
         self.env_file = folder / ".env"
         self.env_file.write_text(env_file_text)
-        self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        # A network of its own for the proxy and the api: stacks side by side on one host
-        # (the tests run several) cannot share one subnet.
-        self.edge_subnet = private_subnet()
-        self.env = service_env(API_PORT=str(self.port), EDGE_SUBNET=self.edge_subnet)
+        self.port = port or free_port()  # plain HTTP: it redirects to HTTPS
+        self.tls_port = free_port()
+        self.plain_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"https://127.0.0.1:{self.tls_port}"
+        # The tests' certificate, which their clients trust (harness.tls).
+        self.tls_dir = test_certificates()
+        self.env = service_env(
+            API_PORT=str(self.port),
+            API_TLS_PORT=str(self.tls_port),
+            TLS_DIR=str(self.tls_dir),
+            # The development override's ports, when it is merged: free ones of its own.
+            DB_PORT=str(free_port()),
+            API_DEBUG_PORT=str(free_port()),
+        )
         self.command = [
             "docker", "compose", "-p", self.project,
             *(arg for file in files for arg in ("-f", file)),

@@ -1,6 +1,7 @@
 """Every variable the stack reads, from where each is defined: the settings classes
-(default and description), the compose files (the few variables compose itself reads),
-and PROGRAMS (each program, its compose service and the settings it validates at start).
+(default and description), the proxy's settings file (services/proxy/settings), the
+compose files (the few variables compose itself reads), and PROGRAMS (each program, its
+compose service and the settings it validates at start).
 `.env.example` and docs/configuration.md are generated from here (tools.docs), and the
 tests check compose against it. A section is the title of the class that declares it;
 sections come in start order, the logging one (every program's) last.
@@ -29,6 +30,9 @@ from shared_models.settings import EnvSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILES = (ROOT / "compose.yaml", ROOT / "compose.override.yaml")
+# NAME|DEFAULT|KIND|MIN|MAX|description, one a line: what the proxy's start.sh checks.
+PROXY_SETTINGS_FILE = ROOT / "services" / "proxy" / "settings"
+PROXY_SECTION = "The front door's limits (the proxy)"
 
 Settings = tuple[type[EnvSettings], ...]
 
@@ -65,16 +69,18 @@ IMAGE_VARIABLES = {"db": ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")}
 
 # Variables compose itself reads, with their defaults in the compose files.
 COMPOSE_VARIABLES = {
-    "API_PORT": "Host port the API is published on.",
+    "API_PORT": "Host port of plain HTTP, which redirects to HTTPS (the development "
+    "override serves it as it is).",
+    "API_TLS_PORT": "Host port of HTTPS (TLS 1.2 and 1.3, HTTP/2).",
+    "TLS_DIR": "A folder holding proxy.pem (the certificate chain, then its key) for the "
+    "proxy to serve. Unset: the secrets step makes a certificate for PUBLIC_HOSTS in the "
+    "`tls` volume on the first `up`, signed by an authority of its own (ca.pem there).",
     "DB_PORT": "Host port of the database, on 127.0.0.1 only (development override).",
     "PYTHON_IMAGE": "Base image of the api and migrator images.",
     "POSTGRES_IMAGE": "The database's image.",
     "HAPROXY_IMAGE": "The proxy's image.",
     "API_DEBUG_PORT": "Host port of the api itself, beside the proxy, on 127.0.0.1 only "
     "(development override).",
-    "EDGE_SUBNET": "The network of the proxy and the api: the api believes forwarded "
-    "headers from it alone. Change it if it overlaps one of yours, or a second copy of "
-    "the stack on the same host.",
     "GIT_REVISION": "The git revision the images are built from (`make up` passes the "
     "checkout's); the api reports it as BUILD_REVISION.",
 }
@@ -88,7 +94,8 @@ FIXED_BY_COMPOSE = {
     "POSTGRES_PORT": "the default, where db listens",
     "GUNICORN_BIND": "the default; API_PORT publishes its port 8000",
     "BUILD_REVISION": "baked into the image from GIT_REVISION",
-    "FORWARDED_ALLOW_IPS": "EDGE_SUBNET, the proxy's network",
+    "TRUSTED_PROXIES": "proxy, the proxy's service name",
+    "PROXY_HTTPS_PORT": "API_TLS_PORT, the port clients reach HTTPS on",
 }
 # Settings the development override gives a default of its own, and why.
 DEVELOPMENT_DEFAULTS = {
@@ -171,7 +178,20 @@ def sections() -> list[str]:
                         order.append(title)
                     readers.setdefault(title, set()).add(name)
     everyones = [title for title in order if readers[title] == set(PROGRAMS)]
-    return [COMPOSE_SECTION, *(t for t in order if t not in everyones), *everyones]
+    return [COMPOSE_SECTION, *(t for t in order if t not in everyones), PROXY_SECTION, *everyones]
+
+
+def proxy_variables() -> list[Variable]:
+    """The proxy's settings, from its settings file."""
+    found = []
+    for line in PROXY_SETTINGS_FILE.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, default, _kind, _least, _most, description = line.split("|", 5)
+        found.append(
+            Variable(name, default, description, services=["proxy"], section=PROXY_SECTION)
+        )
+    return found
 
 
 def service_variables() -> dict[str, Variable]:
@@ -218,7 +238,7 @@ def compose_variables() -> list[Variable]:
 
 
 def all_variables() -> list[Variable]:
-    variables = [*compose_variables(), *service_variables().values()]
+    variables = [*compose_variables(), *service_variables().values(), *proxy_variables()]
     order = sections()
     # Stable: within a section, settings keep the order the programs read them in.
     return sorted(variables, key=lambda variable: order.index(variable.section))

@@ -126,17 +126,20 @@ def test_dead_workers_leave_no_files_behind_and_their_counts_stay(
         assert requests_total(scrape(api), "/posts/{post_id}") == 20
 
 
-@pytest.mark.parametrize("trusted", [True, False])
+@pytest.mark.parametrize(
+    ("proxy", "trusted"),
+    [("127.0.0.1", True), ("localhost", True), ("127.0.0.0/8", True), ("192.0.2.1", False)],
+)
 def test_forwarded_headers_are_believed_from_the_proxy_alone(
-    migrated_database: URL, log_dir: Path, trusted: bool
+    migrated_database: URL, log_dir: Path, proxy: str, trusted: bool
 ) -> None:
     """The proxy's X-Forwarded-Proto sets the scheme of the Link the API writes, and its
-    X-Forwarded-For the client in the access line; from anyone else, neither."""
-    proxy = "127.0.0.1" if trusted else "192.0.2.1"
+    X-Forwarded-For the client in the access line; from anyone else, neither. The proxy
+    may be named (compose's TRUSTED_PROXIES is its service name)."""
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
     with (
         running_api(
-            migrated_database, log_dir, FORWARDED_ALLOW_IPS=proxy, ACCESS_LOG="true",
+            migrated_database, log_dir, TRUSTED_PROXIES=proxy, ACCESS_LOG="true",
             LOG_FORMAT="json",
         ) as api,
         httpx.Client(base_url=api.base_url, timeout=10) as client,

@@ -54,8 +54,8 @@ def expected_environment(service: str) -> set[str]:
     for settings_class in SERVICE_SETTINGS.get(service, ()):
         for name, info in settings_class.model_fields.items():
             env = name.upper()
-            # compose gives POSTGRES_HOST "db", FORWARDED_ALLOW_IPS the edge network
-            if env in FIXED_BY_COMPOSE and env not in ("POSTGRES_HOST", "FORWARDED_ALLOW_IPS"):
+            # compose gives POSTGRES_HOST "db", TRUSTED_PROXIES "proxy"
+            if env in FIXED_BY_COMPOSE and env not in ("POSTGRES_HOST", "TRUSTED_PROXIES"):
                 continue
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             names.add(f"{env}_FILE" if extra.get("in_secrets_volume") else env)

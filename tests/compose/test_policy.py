@@ -69,7 +69,8 @@ def test_the_database_is_not_published_and_drops_what_it_can(services: dict[str,
 def test_the_proxy_is_the_only_door(services: dict[str, Any]) -> None:
     published = {name for name, service in services.items() if service.get("ports")}
     assert published == {"proxy"}
-    assert [port["target"] for port in services["proxy"]["ports"]] == [8080]
+    # Plain HTTP (which redirects) and HTTPS.
+    assert [port["target"] for port in services["proxy"]["ports"]] == [8080, 8443]
     # The proxy reaches the api, never the database.
     assert set(services["proxy"]["networks"]) == {"edge"}
     assert set(services["db"]["networks"]) == {"backend"}

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.compose import ComposeProject, private_subnet
+from harness.compose import ComposeProject
 from harness.paths import ROOT
 from harness.postgres import free_port
 from harness.processes import service_env
@@ -31,23 +31,33 @@ class Target:
     files: tuple[Path, ...]
     port: int
     env_file: Path
-    edge_subnet: str
-    # The development override's published ports: fixed for the project's life, or every
-    # command would change the services' configuration (and compose recreate them).
+    # The other published ports: fixed for the project's life, or every command would
+    # change the services' configuration (and compose recreate them).
+    tls_port: int = field(default_factory=free_port)
     db_port: int = field(default_factory=free_port)
     debug_port: int = field(default_factory=free_port)
+    tls_dir: Path | None = None  # the tests' certificate; None: the secrets step makes one
     created: list[Path] = field(default_factory=list)
 
     @classmethod
     def of(cls, stack: ComposeProject) -> Target:
-        return cls(stack.project, PRODUCTION_FILES, stack.port, stack.env_file, stack.edge_subnet)
+        return cls(
+            stack.project,
+            tuple(ROOT / file for file in stack.files),
+            stack.port,
+            stack.env_file,
+            tls_port=stack.tls_port,
+            db_port=int(stack.env["DB_PORT"]),
+            debug_port=int(stack.env["API_DEBUG_PORT"]),
+            tls_dir=stack.tls_dir,
+        )
 
     @classmethod
     def fresh(cls) -> Target:
         env_file = Path(tempfile.mkdtemp(prefix="docs-fresh-")) / ".env"
         env_file.write_text("")
         project = f"docs-{os.urandom(4).hex()}"
-        return cls(project, DEVELOPMENT_FILES, free_port(), env_file, private_subnet())
+        return cls(project, DEVELOPMENT_FILES, free_port(), env_file)
 
     def environment(self) -> dict[str, str]:
         return service_env(
@@ -59,7 +69,8 @@ class Target:
             API_PORT=str(self.port),
             DB_PORT=str(self.db_port),
             API_DEBUG_PORT=str(self.debug_port),
-            EDGE_SUBNET=self.edge_subnet,
+            API_TLS_PORT=str(self.tls_port),
+            TLS_DIR=str(self.tls_dir or ""),
         )
 
     def address(self, text: str) -> str:

@@ -5,6 +5,7 @@ leave the database as it was while the api serves on; the page's log recipes wor
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import time
@@ -103,15 +104,7 @@ def test_make_release_works_where_make_up_left_it_and_drops_nothing(made_up: Tar
 def test_a_target_refuses_a_stack_up_from_other_files(made_up: Target) -> None:
     """The development stack is up: a production-shape command must not turn it into
     production's (nor the reverse), so the target stops before compose acts."""
-    production = Target(
-        made_up.project,
-        PRODUCTION_FILES,
-        made_up.port,
-        made_up.env_file,
-        made_up.edge_subnet,
-        made_up.db_port,
-        made_up.debug_port,
-    )
+    production = dataclasses.replace(made_up, files=PRODUCTION_FILES)
     before = db_container(made_up)
     result = shell(production, "make current")
     assert result.returncode == 2

@@ -587,16 +587,16 @@ def test_the_ingress_controller_carries_the_server_wide_limits(
 
 def test_the_api_believes_forwarded_headers_from_its_proxies_only(rendered: Rendered) -> None:
     environment = rendered.environment(api_container(rendered))
-    for item in server_settings(rendered).forwarded_allow_ips.split(","):
+    for item in server_settings(rendered).trusted_proxies.split(","):
         assert item.strip() != "*", "any client could say who it is"
         try:
             network = ipaddress.ip_network(item.strip(), strict=False)
         except ValueError:
-            raise AssertionError(f"FORWARDED_ALLOW_IPS: {item} is no address or network") from None
-        assert network.prefixlen > 0, f"FORWARDED_ALLOW_IPS: {item} is every address"
+            raise AssertionError(f"TRUSTED_PROXIES: {item} is no address or network") from None
+        assert network.prefixlen > 0, f"TRUSTED_PROXIES: {item} is every address"
     if rendered.of_kind("Ingress"):
         # Left at 127.0.0.1, every client would be the controller, on http.
-        assert "FORWARDED_ALLOW_IPS" in environment, "the ingress controller is not believed"
+        assert "TRUSTED_PROXIES" in environment, "the ingress controller is not believed"
 
 
 # --- network policies ---------------------------------------------------------------------

@@ -320,17 +320,17 @@ MUTATIONS: dict[str, tuple[str, Mutation, Callable[[Rendered], None]]] = {
     ),
     "X-Forwarded-* believed from anyone": (
         "prod",
-        api_config("FORWARDED_ALLOW_IPS", "*"),
+        api_config("TRUSTED_PROXIES", "*"),
         test_policy.test_the_api_believes_forwarded_headers_from_its_proxies_only,
     ),
     "X-Forwarded-* believed from every address": (
         "prod",
-        api_config("FORWARDED_ALLOW_IPS", "10.0.0.0/8,0.0.0.0/0"),
+        api_config("TRUSTED_PROXIES", "10.0.0.0/8,0.0.0.0/0"),
         test_policy.test_the_api_believes_forwarded_headers_from_its_proxies_only,
     ),
     "the ingress controller's X-Forwarded-* not believed": (
         "prod",
-        api_config("FORWARDED_ALLOW_IPS", None),
+        api_config("TRUSTED_PROXIES", None),
         test_policy.test_the_api_believes_forwarded_headers_from_its_proxies_only,
     ),
     "every pod may reach the database": (

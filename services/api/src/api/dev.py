@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
         http="api.http.protocol:ApiProtocol",
         access_log=False,  # the app writes its own access line
         server_header=False,
+        proxy_headers=False,  # api.http.forwarded reads them
         reload=True,
         reload_dirs=arguments.reload_dir,
         log_config=None,  # logging is configured: here, and by serve_app in the app's process

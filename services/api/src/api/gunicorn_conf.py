@@ -44,6 +44,9 @@ class Worker(UvicornWorker):  # type: ignore[misc]  # uvicorn_worker ships no ty
         "http": "api.http.protocol:ApiProtocol",
         # No "server: uvicorn": nothing says what runs behind the door.
         "server_header": False,
+        # X-Forwarded-* are read by the app (api.http.forwarded), which knows the proxy
+        # by its name.
+        "proxy_headers": False,
     }
 
 
@@ -62,8 +65,6 @@ host, _, api_port = server.gunicorn_bind.rpartition(":")
 bind = [server.gunicorn_bind]
 if str(metrics_port) != api_port:
     bind.append(f"{host}:{metrics_port}")
-# X-Forwarded-For and -Proto are believed from these addresses alone (the proxy's).
-forwarded_allow_ips = server.forwarded_allow_ips
 timeout = server.gunicorn_timeout
 graceful_timeout = server.gunicorn_graceful_timeout
 keepalive = server.gunicorn_keepalive

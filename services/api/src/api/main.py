@@ -18,6 +18,7 @@ from api.http.body_limit import install_body_limits
 from api.http.dependencies import AppState
 from api.http.docs import install_docs
 from api.http.errors import install_error_handlers
+from api.http.forwarded import ForwardedByProxy
 from api.http.openapi import operation_id
 from api.http.public_hosts import PublicHostsMiddleware
 from api.observability import routes as metrics_routes
@@ -25,7 +26,7 @@ from api.observability.metrics import record_build
 from api.observability.middleware import ObserveRequests
 from api.posts import routes as posts_routes
 from api.posts import writes as post_writes
-from api.settings import SETTINGS, ApiDatabaseSettings, ApiSettings
+from api.settings import SETTINGS, ApiDatabaseSettings, ApiSettings, ServerSettings
 from api.users import routes as users_routes
 from api.users import writes as user_writes
 from shared_models.startup import Settings, start
@@ -89,10 +90,11 @@ def served_routes(app: FastAPI) -> list[BaseRoute]:
 
 def observed_app(settings: Settings) -> ASGIApp:
     """The app as served, wrapped in the request observation (outside FastAPI's own error
-    middleware, so it sees every final status)."""
+    middleware, so it sees every final status), which sees the client the proxy names."""
     api_settings = settings[ApiSettings]
     app = create_app(settings[ApiDatabaseSettings], api_settings)
-    return ObserveRequests(app, served_routes(app), access_log_enabled=api_settings.access_log)
+    observed = ObserveRequests(app, served_routes(app), access_log_enabled=api_settings.access_log)
+    return ForwardedByProxy(observed, settings[ServerSettings].trusted_proxies.split(","))
 
 
 def serve_app() -> ASGIApp:

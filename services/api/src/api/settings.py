@@ -8,7 +8,7 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import URL
 
 from shared_models.logs import LogSettings
-from shared_models.settings import ApiCredentials, DatabaseSettings, EnvSettings
+from shared_models.settings import ApiCredentials, DatabaseSettings, EnvSettings, PublicHosts
 
 MIB = 1024 * 1024
 
@@ -25,7 +25,7 @@ class ApiDatabaseSettings(DatabaseSettings, ApiCredentials):
         return self.role_url(driver, self.api_db_user, self.api_db_password)
 
 
-class ApiSettings(EnvSettings):
+class ApiSettings(PublicHosts):
     """The API's connection pool, limits and timeouts."""
 
     model_config = SettingsConfigDict(title="The API's connection pool, limits and timeouts")
@@ -73,14 +73,6 @@ class ApiSettings(EnvSettings):
         description="FastAPI's built-in OpenTelemetry spans, metrics and logs; turn it on "
         "together with an OpenTelemetry SDK and exporter. Off, it costs nothing per request.",
     )
-    public_hosts: str = Field(
-        default="localhost,127.0.0.1,::1",
-        pattern=r"^[A-Za-z0-9.*:_-]+(,[A-Za-z0-9.*:_-]+)*$",
-        description="Comma-separated host names the API answers to, as clients write them "
-        "in Host (without the port); *.example.com matches its subdomains, * any. The "
-        "Link and redirect URLs the API writes use the request's Host, so any other gets "
-        "400 (the health probes and /metrics answer whatever the Host).",
-    )
     metrics_port: int = Field(
         default=9100,
         ge=1,
@@ -96,10 +88,6 @@ class ApiSettings(EnvSettings):
         "new request, and the ones in flight finish (make release drains the old api "
         "containers so before stopping them).",
     )
-
-    @property
-    def public_host_names(self) -> tuple[str, ...]:
-        return tuple(host.strip().lower() for host in self.public_hosts.split(","))
 
 
 def available_cpus() -> int:
@@ -137,12 +125,14 @@ class ServerSettings(EnvSettings):
         "proxy's own (5 s), so the proxy closes an idle connection first and never sends "
         "a request down one the api is closing.",
     )
-    forwarded_allow_ips: str = Field(
+    trusted_proxies: str = Field(
         default="127.0.0.1",
         min_length=1,
-        description="Comma-separated addresses or networks (CIDR) of the proxies whose "
-        "X-Forwarded-For and X-Forwarded-Proto the API believes: the client's address in "
-        "the access line, and the scheme of the URLs it writes. Never *.",
+        description="Comma-separated addresses, networks (CIDR) or host names of the proxies "
+        "whose X-Forwarded-For and X-Forwarded-Proto the API believes: the client's address "
+        "in the access line, and the scheme of the URLs it writes. A name is looked up again "
+        "every few seconds (compose sets the proxy's service name). Never a network that "
+        "holds a gateway clients come through.",
     )
     metrics_dir: str = Field(
         default="/tmp/api-metrics",  # noqa: S108 - a tmpfs in the container

@@ -8,6 +8,7 @@ and tests/deploy/kubernetes check they agree.
 
 API_UID = 10001  # the api image's user
 MIGRATOR_UID = 10002  # the migrator image's user (the migrator and the roles step)
+PROXY_UID = 99  # the haproxy image's user: it reads the certificate it serves
 # Each password file's group: who may read it besides the service that logs in with it.
 SUPERUSER_PASSWORD_GID = 10003  # the roles step
 OWNER_PASSWORD_GID = 10004  # the roles step, and the development override's migrator

@@ -14,6 +14,7 @@ from shared_models.settings import (
     DatabaseSettings,
     EnvSettings,
     OwnerCredentials,
+    PublicHosts,
     secret,
 )
 
@@ -158,7 +159,7 @@ class RolesSettings(DatabaseSettings, SuperuserCredentials, OwnerCredentials, Ap
 
 # Everything each program reads: what it validates at start (shared_models.startup), and
 # what the docs and the compose tests walk (tools.configuration.PROGRAMS).
-SECRETS_SETTINGS = (LogSettings,)
+SECRETS_SETTINGS = (PublicHosts, LogSettings)
 ROLES_SETTINGS = (RolesSettings, DatabaseWaitSettings, LogSettings)
 MIGRATOR_SETTINGS = (MigratorDatabaseSettings, MigratorSettings, BackfillSettings, LogSettings)
 SEED_SETTINGS = (MigratorDatabaseSettings, DatabaseWaitSettings, LogSettings)

@@ -194,3 +194,24 @@ class OwnerCredentials(OwnerRole):
     """The schema owner's name and password: what the migrator logs in with (same section)."""
 
     owner_db_password: SecretStr | None = secret("Password of OWNER_DB_USER.")
+
+
+class PublicHosts(EnvSettings):
+    """The names the API is published under: what it answers to, and what the proxy's
+    own certificate names when the operator gives none (the secrets step makes it)."""
+
+    model_config = SettingsConfigDict(title="Where the API is published")
+
+    public_hosts: str = Field(
+        default="localhost,127.0.0.1,::1",
+        pattern=r"^[A-Za-z0-9.*:_-]+(,[A-Za-z0-9.*:_-]+)*$",
+        description="Comma-separated host names the API answers to, as clients write them "
+        "in Host (without the port); *.example.com matches its subdomains, * any. The "
+        "Link and redirect URLs the API writes use the request's Host, so any other gets "
+        "400 (the health probes and /metrics answer whatever the Host). The certificate "
+        "the secrets step makes when TLS_DIR holds none names these.",
+    )
+
+    @property
+    def public_host_names(self) -> tuple[str, ...]:
+        return tuple(host.strip().lower() for host in self.public_hosts.split(","))

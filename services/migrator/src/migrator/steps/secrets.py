@@ -1,9 +1,9 @@
 """The secrets step (compose service ``secrets``, as root with CHOWN and FOWNER): a random
 password per role, made once, kept as a file in the ``secrets`` volume that services read
-through ``*_FILE``, never the environment. Each file (0440) belongs to the one service
-that logs in with it, its group that password's readers' (the roles step's, and the
-development migrator's for the owner's). ``import`` sets passwords from ``NAME=value``
-lines on standard input instead: an older .env's, or a rotation.
+through ``*_FILE``, never the environment; each file (0440) belongs to the one service
+that logs in with it, its group that password's readers'. ``import`` sets passwords from
+``NAME=value`` lines on standard input (an older .env's, a rotation). The proxy's
+certificate, when the operator gives none: steps.certificate (``renew-certificate``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from migrator.image_users import (
     SUPERUSER_PASSWORD_GID,
 )
 from migrator.settings import SECRETS_SETTINGS
+from migrator.steps.certificate import TLS_DIR, ensure_certificate
+from shared_models.settings import PublicHosts
 from shared_models.startup import start
 
 log = logging.getLogger("migrator.secrets")
@@ -87,10 +89,17 @@ def ensure(directory: Path, given: dict[str, str]) -> list[str]:
     return done
 
 
+USAGE = "usage: python -m migrator.steps.secrets [import < NAME=value lines | renew-certificate]"
+
+
 def main(argv: list[str]) -> int:
-    start("secrets", SECRETS_SETTINGS)
+    settings = start("secrets", SECRETS_SETTINGS)
+    hosts = settings[PublicHosts].public_host_names
+    if argv == ["renew-certificate"]:
+        log.info("%s", ensure_certificate(TLS_DIR, hosts, renew=True))
+        return 0
     if argv not in ([], ["import"]):
-        log.error("usage: python -m migrator.steps.secrets [import < NAME=value lines]")
+        log.error("%s", USAGE)
         return 2
     given = read_assignments(sys.stdin) if argv == ["import"] else {}
     if argv == ["import"] and not given:
@@ -99,6 +108,8 @@ def main(argv: list[str]) -> int:
         return 2
     for line in ensure(SECRETS_DIR, given) or ["every password is in place"]:
         log.info("%s", line)
+    if TLS_DIR.is_dir():  # the proxy's certificate's volume (or the operator's TLS_DIR)
+        log.info("%s", ensure_certificate(TLS_DIR, hosts))
     return 0
 
 

@@ -1,0 +1,30 @@
+"""A certificate authority of the tests' own, made once per process, and a certificate it
+signs for localhost: each compose project serves it (TLS_DIR), and every HTTPS client of
+the process trusts the authority (SSL_CERT_FILE, which httpx reads)."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+import tempfile
+from pathlib import Path
+
+from migrator.steps.certificate import AUTHORITY, PEM, SERVED, authority, private, served
+
+HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+@functools.cache
+def test_certificates() -> Path:
+    """A folder holding proxy.pem (for the proxy, readable by its user) and ca.pem."""
+    folder = Path(tempfile.mkdtemp(prefix="test-tls-"))
+    folder.chmod(0o755)
+    now = datetime.datetime.now(datetime.UTC)
+    issuer, issuer_key = authority(now)
+    certificate, key = served(HOSTS, issuer, issuer_key, now)
+    (folder / AUTHORITY).write_bytes(issuer.public_bytes(PEM))
+    (folder / SERVED).write_bytes(certificate.public_bytes(PEM) + private(key))
+    (folder / SERVED).chmod(0o444)  # a test key, and the proxy runs as a user of its own
+    os.environ["SSL_CERT_FILE"] = str(folder / AUTHORITY)
+    return folder
