@@ -100,7 +100,8 @@ backup: ## Write a consistent dump (pg_dump, custom format) to backups/app-<UTC 
 
 restore: ## Restore a dump into a new, empty volume: make restore file=backups/app-<time>.dump
 	@test -f "$(file)" || { echo 'usage: make restore file=backups/app-<time>.dump'; exit 2; }
-	$(COMPOSE) up -d --wait secrets db
+	$(COMPOSE) run --rm secrets
+	$(COMPOSE) up -d --wait db
 	$(COMPOSE) run --rm roles
 	@tables=$$($(IN_DB) psql -Atc "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"); \
 	  test "$$tables" = 0 || { echo "the database already has $$tables tables: restore goes into a new volume" \
