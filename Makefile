@@ -123,15 +123,22 @@ test-quick: ## The inner loop: every test that needs no Docker engine, on every 
 bench: ## Benchmark side by side with the tutorial app (needs wrk; minutes, not part of test)
 	$(UV_RUN) python -m bench.run $(args)
 
-# The proxy's configuration, checked by the proxy itself, in its own image.
+# The proxy's configuration, checked by the proxy itself, in its own image, through its
+# entrypoint (which checks the settings) with a test certificate: as production and as
+# the developer loop (compose.override.yaml) run it.
 HAPROXY_IMAGE ?= haproxy:3.2
 lint: ## ruff (lint and format check), mypy, hadolint, haproxy -c, and the generated docs up to date
 	$(UV_RUN) ruff check .
 	$(UV_RUN) ruff format --check .
 	$(UV_RUN) mypy
 	$(UV_RUN) hadolint services/Dockerfile bench/baseline/Dockerfile
-	docker run --rm --network none -v "$(CURDIR)/services/proxy:/usr/local/etc/haproxy:ro" \
-	  $(HAPROXY_IMAGE) haproxy -c -f /usr/local/etc/haproxy/haproxy.cfg
+	tls=$$(mktemp -d) && $(UV_RUN) python -m harness.tls "$$tls" >/dev/null && status=0 && \
+	for shape in production development; do \
+	  docker run --rm --network none -v "$(CURDIR)/services/proxy:/usr/local/etc/haproxy:ro" \
+	    -v "$$tls:/run/tls:ro" $$([ $$shape = development ] && echo --env PROXY_DEVELOPMENT=1) \
+	    --entrypoint /usr/local/etc/haproxy/start.sh \
+	    $(HAPROXY_IMAGE) haproxy -c -f /usr/local/etc/haproxy/haproxy.cfg || status=1; \
+	done; rm -rf "$$tls"; exit $$status
 	$(UV_RUN) python -m tools.docs --check
 
 fmt: ## Format and autofix with ruff

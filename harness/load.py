@@ -141,8 +141,10 @@ class Load:
         readers: int = 2,
         pause: float = 0.02,
         timeout: float = 30.0,
+        verify: str | bool = True,
     ) -> None:
         self.base_url = base_url
+        self.verify = verify  # a CA bundle's path for a stack whose authority is its own
         self.until = seconds  # on the load's clock
         # Between one task's requests: a 2-core machine also runs the api, the database
         # and docker. Each task keeps its connection alive, as a real client does.
@@ -201,7 +203,9 @@ class Load:
 
     def task(self, *, write: bool) -> None:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        with httpx.Client(base_url=self.base_url, timeout=self.timeout, limits=limits) as client:
+        with httpx.Client(
+            base_url=self.base_url, timeout=self.timeout, limits=limits, verify=self.verify
+        ) as client:
             while self.now() < self.until:
                 request = self.create(client) if write else self.read(client)
                 self.samples.append(self.send(client, request, write))

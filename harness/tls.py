@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -18,13 +19,24 @@ HOSTS = ("localhost", "127.0.0.1", "::1")
 @functools.cache
 def test_certificates() -> Path:
     """A folder holding proxy.pem (for the proxy, readable by its user) and ca.pem."""
-    folder = Path(tempfile.mkdtemp(prefix="test-tls-"))
+    folder = write_certificates(Path(tempfile.mkdtemp(prefix="test-tls-")))
+    os.environ["SSL_CERT_FILE"] = str(folder / AUTHORITY)
+    return folder
+
+
+def write_certificates(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     now = datetime.datetime.now(datetime.UTC)
     issuer, issuer_key = authority(now)
     certificate, key = served(HOSTS, issuer, issuer_key, now)
     (folder / AUTHORITY).write_bytes(issuer.public_bytes(PEM))
+    (folder / SERVED).unlink(missing_ok=True)
     (folder / SERVED).write_bytes(certificate.public_bytes(PEM) + private(key))
     (folder / SERVED).chmod(0o444)  # a test key, and the proxy runs as a user of its own
-    os.environ["SSL_CERT_FILE"] = str(folder / AUTHORITY)
     return folder
+
+
+if __name__ == "__main__":
+    # `python -m harness.tls FOLDER`: a certificate for `make lint`'s `haproxy -c`.
+    print(write_certificates(Path(sys.argv[1])))

@@ -1,12 +1,15 @@
 """Hostile clients, each mode a process of its own (its event loop shares no GIL with the
 load that measures the ordinary clients), run from a client host of the test's
-(tests.support.netns): ``python -m tests.support.attackers MODE HOST PORT [ARGS...]``.
-The modes: ``main``."""
+(tests.support.netns): ``python -m tests.support.attackers [--tls] MODE HOST PORT [ARGS...]``,
+``--tls`` for the HTTPS port (any certificate: an attacker checks none). The modes:
+``main``."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import ssl
 import sys
 import time
 from collections import Counter
@@ -15,6 +18,22 @@ from typing import Any
 CHUNK = b"a" * 65536
 SLOW_INTERVAL = 0.5
 SLOW_HEADERS = b"GET /users HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 4096
+
+
+# The HTTPS port's context when --tls is given, else None: every connection is made by
+# connect(), so each mode attacks either door.
+TLS: ssl.SSLContext | None = None
+
+
+def any_certificate() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+async def connect(host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection(host, port, ssl=TLS)
 
 
 async def status_line(reader: asyncio.StreamReader, within: float) -> bytes:
@@ -31,7 +50,7 @@ def answered(reader: asyncio.StreamReader) -> bool:
 
 async def huge_header(host: str, port: int, mib: int) -> dict[str, Any]:
     started = time.monotonic()
-    reader, writer = await asyncio.open_connection(host, port)
+    reader, writer = await connect(host, port)
     sent = 0
     answer = b""
     writer.write(b"GET /users HTTP/1.1\r\nHost: localhost\r\nX-Huge: ")
@@ -53,7 +72,7 @@ async def huge_header(host: str, port: int, mib: int) -> dict[str, Any]:
 async def slow_client(host: str, port: int, until: float, counts: Counter[str]) -> float | None:
     """Seconds until the server closed the connection, or None if it never did."""
     try:
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await connect(host, port)
     except OSError:
         counts["refused"] += 1
         return None
@@ -81,7 +100,7 @@ async def slow_client(host: str, port: int, until: float, counts: Counter[str]) 
 
 async def one_flood_request(host: str, port: int, counts: Counter[str]) -> None:
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
+        reader, writer = await asyncio.wait_for(connect(host, port), 5)
     except (OSError, TimeoutError):
         counts["refused"] += 1
         return
@@ -132,7 +151,7 @@ async def ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: 
 
 async def hold_one(host: str, port: int, path: str) -> dict[str, Any]:
     try:
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await connect(host, port)
     except OSError:
         return {"status": "refused", "seconds": 0.0}
     try:
@@ -145,9 +164,9 @@ async def hold_one(host: str, port: int, path: str) -> dict[str, Any]:
 async def crowd(host: str, port: int, limit: int, hold: float) -> dict[str, Any]:
     """``limit`` connections open, the last of them asking for /healthz; then one more
     asking. Prints both answers at once, then holds every connection for ``hold`` s."""
-    opened = [await asyncio.open_connection(host, port) for _ in range(limit)]
+    opened = [await connect(host, port) for _ in range(limit)]
     at_limit = await ask(*opened[-1], "/healthz")
-    opened.append(await asyncio.open_connection(host, port))
+    opened.append(await connect(host, port))
     past_limit = await ask(*opened[-1], "/healthz")
     print(json.dumps({"at_limit": at_limit, "past_limit": past_limit}), flush=True)
     await asyncio.sleep(hold)
@@ -170,7 +189,7 @@ async def post_again_and_again(
         b"Content-Length: %d\r\n\r\n" % len(body)
     )
     try:
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await connect(host, port)
     except OSError:
         counts["refused"] += 1
         return
@@ -187,7 +206,7 @@ async def post_again_and_again(
             counts[f"answered {response[9:12].decode()}"] += 1
             if b"connection: close" in response.lower():
                 writer.close()
-                reader, writer = await asyncio.open_connection(host, port)
+                reader, writer = await connect(host, port)
     except (OSError, TimeoutError, asyncio.IncompleteReadError, StopIteration):
         counts["cut"] += 1
     finally:
@@ -208,7 +227,7 @@ async def dribble_one(host: str, port: int, every: float) -> dict[str, Any]:
     the request to the api), then a byte every ``every`` s: what answered it, and when."""
     started = time.monotonic()
     try:
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await connect(host, port)
     except OSError:
         return {"status": "refused", "seconds": 0.0}
     try:
@@ -234,6 +253,28 @@ async def dribble(host: str, port: int, connections: int, every: float) -> dict[
     return {"requests": list(results)}
 
 
+def claim(host: str, port: int, request_id: str, how: str, address: str) -> dict[str, Any]:
+    """GET / over HTTPS, tagged ``request_id``, claiming to come from ``address``: in an
+    X-Forwarded-For header (``--forwarded-for``) or in a PROXY protocol line sent before
+    the TLS handshake (``--proxy-protocol``), as a load balancer would."""
+    with socket.create_connection((host, port), timeout=10) as raw:
+        extra = ""
+        if how == "--proxy-protocol":
+            my_port = raw.getsockname()[1]
+            raw.sendall(f"PROXY TCP4 {address} {host} {my_port} {port}\r\n".encode())
+        elif how == "--forwarded-for":
+            extra = f"X-Forwarded-For: {address}\r\n"
+        else:
+            raise SystemExit(f"claim: unknown {how}")
+        with any_certificate().wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(
+                f"GET / HTTP/1.1\r\nHost: localhost\r\nX-Request-ID: {request_id}\r\n"
+                f"{extra}Connection: close\r\n\r\n".encode()
+            )
+            head = tls.recv(65536)
+    return {"status": head[9:12].decode(errors="replace")}
+
+
 async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
     """What the mode got, as one JSON object to print (crowd prints one more first):
 
@@ -249,7 +290,9 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
     - ``keys CONNECTIONS SECONDS``: each connection posts 100,000 unknown keys, again and
       again, for SECONDS;
     - ``dribble CONNECTIONS EVERY``: each connection sends a body's first 20 KiB, then a
-      byte every EVERY seconds until it is answered.
+      byte every EVERY seconds until it is answered;
+    - ``claim REQUEST_ID --forwarded-for|--proxy-protocol ADDRESS``: one GET / over HTTPS
+      claiming to come from ADDRESS (whatever --tls says).
     """
     if mode == "headers":
         count, mib = int(args[0]), int(args[1])
@@ -279,9 +322,15 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
                 await asyncio.gather(*(hold_one(host, port, path) for _ in range(count)))
             )
         }
+    if mode == "claim":
+        return claim(host, port, *args)
     raise SystemExit(f"unknown mode {mode}")
 
 
 if __name__ == "__main__":
-    mode, host, port, *rest = sys.argv[1:]
+    arguments = sys.argv[1:]
+    if arguments[0] == "--tls":
+        TLS = any_certificate()
+        arguments = arguments[1:]
+    mode, host, port, *rest = arguments
     print(json.dumps(asyncio.run(main(mode, host, int(port), *rest))))

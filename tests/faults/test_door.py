@@ -1,0 +1,242 @@
+"""The door for the real world, through compose.yaml's published ports: HTTPS (HTTP/2,
+TLS 1.2 and 1.3 only, HSTS) with the certificate the secrets step makes, plain HTTP
+redirected; limits set in .env taking effect, a bad one stopping the proxy by name; an
+office behind one address served in full (past the limit: tests.faults.test_front_door);
+the client's own address, never its
+claim, unless a trusted balancer names it; and two stacks side by side on one host."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.compose import ComposeProject
+from harness.load import Load
+from tests.support.docker import with_docker_or_skip
+from tests.support.logs import log_lines
+from tests.support.netns import ClientHost, client_hosts
+
+pytestmark = pytest.mark.faults
+
+REQUESTING_PER_ADDRESS = 64  # PROXY_REQUESTING_PER_ADDRESS's default
+# The netns hosts' addresses are 198.18.<n>.2: these two are the trusted balancers.
+PROXY_PROTOCOL_HOST, FORWARDING_HOST = 4, 5
+
+
+@pytest.fixture(scope="module")
+def hosts() -> Iterator[list[ClientHost]]:
+    with client_hosts(6) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def generated() -> Iterator[ComposeProject]:
+    """A stack whose certificate the secrets step makes (no TLS_DIR), which trusts two of
+    the hosts as balancers: one speaking the PROXY protocol, one X-Forwarded-For."""
+    with_docker_or_skip()
+    stack = ComposeProject(
+        prefix="door",
+        env_file_text=f"PROXY_PROTOCOL_UPSTREAMS=198.18.{PROXY_PROTOCOL_HOST}.2\n"
+        f"PROXY_FORWARDED_UPSTREAMS=198.18.{FORWARDING_HOST}.2\n",
+    )
+    stack.env["TLS_DIR"] = ""  # the secrets step's certificate, in the tls volume
+    try:
+        stack("up", "--build", "--wait")
+        yield stack
+    finally:
+        stack.remove()
+
+
+def authority(stack: ComposeProject, folder: Path) -> Path:
+    """The generated authority's certificate, out of the tls volume."""
+    pem = stack(
+        "run", "--rm", "--no-deps", "-T", "--entrypoint", "cat", "secrets", "/run/tls/ca.pem"
+    )  # fmt: skip
+    path = folder / "ca.pem"
+    path.write_text(pem.stdout)
+    return path
+
+
+def test_https_with_the_generated_certificate_speaks_http2(
+    generated: ComposeProject, tmp_path: Path
+) -> None:
+    ca = authority(generated, tmp_path)
+    url = f"https://localhost:{generated.tls_port}/users"
+    curl = subprocess.run(
+        ["curl", "-s", "--http2", "--cacert", str(ca), "-o", "/dev/null",
+         "-w", "%{http_version} %{http_code}", url],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert curl.stdout == "2 200", curl.stderr
+    with httpx.Client(verify=str(ca), timeout=10) as client:
+        answer = client.get(url, params={"limit": 1})
+    assert answer.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_plain_http_redirects_to_https_the_probes_aside(generated: ComposeProject) -> None:
+    plain = f"http://localhost:{generated.port}"
+    moved = httpx.get(f"{plain}/users?limit=1", timeout=10)
+    assert moved.status_code == 308
+    assert moved.headers["location"] == f"https://localhost:{generated.tls_port}/users?limit=1"
+    assert "strict-transport-security" not in moved.headers
+    assert httpx.get(f"{plain}/readyz", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("version", "ciphers"),
+    [
+        (ssl.TLSVersion.TLSv1, "ALL:@SECLEVEL=0"),
+        (ssl.TLSVersion.TLSv1_1, "ALL:@SECLEVEL=0"),
+        (ssl.TLSVersion.TLSv1_2, "AES128-SHA:@SECLEVEL=0"),  # RSA key exchange, CBC
+        (ssl.TLSVersion.TLSv1_2, "ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0"),
+    ],
+    ids=["TLS 1.0", "TLS 1.1", "TLS 1.2, no forward secrecy", "TLS 1.2, CBC"],
+)
+def test_old_protocols_and_weak_ciphers_are_refused(
+    generated: ComposeProject, version: ssl.TLSVersion, ciphers: str
+) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.minimum_version = context.maximum_version = version
+    context.set_ciphers(ciphers)
+    with (
+        socket.create_connection(("127.0.0.1", generated.tls_port), timeout=10) as raw,
+        pytest.raises(ssl.SSLError),
+    ):
+        context.wrap_socket(raw, server_hostname="localhost")
+
+
+def test_the_certificate_is_renewed_without_dropping_a_request(
+    generated: ComposeProject, tmp_path: Path
+) -> None:
+    ca = authority(generated, tmp_path)
+
+    def serial() -> int:
+        pem = ssl.get_server_certificate(("127.0.0.1", generated.tls_port))
+        return int(
+            subprocess.run(
+                ["openssl", "x509", "-noout", "-serial"], input=pem, capture_output=True,
+                text=True, check=True,
+            ).stdout.strip().split("=")[1], 16
+        )  # fmt: skip
+
+    before = serial()
+    with Load(f"https://localhost:{generated.tls_port}", seconds=12, verify=str(ca)) as load:
+        load.sleep_until(3)
+        generated("run", "--rm", "--no-deps", "secrets", "renew-certificate")
+        generated("kill", "-s", "USR2", "proxy")  # the master reloads, the old workers finish
+    assert serial() != before
+    assert load.report().errors_by_kind() == {}
+
+
+def wrk(host: ClientHost, stack: ComposeProject, connections: int) -> dict[str, int]:
+    """wrk from ``host`` through the HTTPS port for 5 s: its requests and non-2xx answers."""
+    run = subprocess.run(
+        ["ip", "netns", "exec", host.namespace, "wrk", "-t2", f"-c{connections}", "-d5s",
+         "-H", "Host: localhost", f"https://{host.gateway}:{stack.tls_port}/users?limit=1"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    requests = re.search(r"(\d+) requests in", run.stdout)
+    refused = re.search(r"Non-2xx or 3xx responses: (\d+)", run.stdout)
+    assert requests, run.stdout
+    return {"requests": int(requests[1]), "non_2xx": int(refused[1]) if refused else 0}
+
+
+def test_an_office_of_64_behind_one_address_is_served_in_full(
+    generated: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    result = wrk(hosts[0], generated, REQUESTING_PER_ADDRESS)
+    assert result["requests"] > 100, result
+    assert result["non_2xx"] == 0, result
+
+
+def last_access_line(stack: ComposeProject, request_id: str) -> dict[str, object]:
+    time.sleep(0.3)
+    lines = [line for line in log_lines(stack.service_log("api")) if line.get("request_id")]
+    (line,) = [line for line in lines if line["request_id"] == request_id]
+    return line
+
+
+def ask_as(host: ClientHost, stack: ComposeProject, request_id: str, *args: str) -> None:
+    """GET / over HTTPS from ``host``, tagged ``request_id`` (the api's access line names
+    the client it took the request to come from)."""
+    process = host.popen(
+        "tests.support.attackers", "claim", host.gateway, str(stack.tls_port), request_id, *args
+    )
+    _, errors = process.communicate(timeout=30)
+    assert process.returncode == 0, errors[-2000:]
+
+
+def test_a_clients_claim_is_dropped_and_its_address_kept(
+    generated: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    ask_as(hosts[3], generated, "claim-v4", "--forwarded-for", "203.0.113.66")
+    line = last_access_line(generated, "claim-v4")
+    assert line["client"] == hosts[3].address
+
+
+def test_a_claim_through_loopback_is_dropped_too(generated: ComposeProject) -> None:
+    """From the machine itself, docker-proxy's address arrives; the claim never does."""
+    with httpx.Client(verify=False, timeout=10) as client:  # noqa: S501 - loopback, any cert
+        client.get(
+            f"https://127.0.0.1:{generated.tls_port}/",
+            headers={"X-Forwarded-For": "203.0.113.66", "X-Request-ID": "claim-lo"},
+        )
+    assert last_access_line(generated, "claim-lo")["client"] != "203.0.113.66"
+
+
+def test_a_proxy_protocol_balancer_names_the_client(
+    generated: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    ask_as(hosts[PROXY_PROTOCOL_HOST], generated, "pp-1", "--proxy-protocol", "203.0.113.7")
+    assert last_access_line(generated, "pp-1")["client"] == "203.0.113.7"
+
+
+def test_a_trusted_balancers_forwarded_for_names_the_client(
+    generated: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    ask_as(hosts[FORWARDING_HOST], generated, "xff-1", "--forwarded-for", "203.0.113.8")
+    assert last_access_line(generated, "xff-1")["client"] == "203.0.113.8"
+
+
+def test_two_stacks_side_by_side_on_one_host(generated: ComposeProject) -> None:
+    """The generated stack is up; a second one, its own ports and no subnet fixed, too."""
+    second = ComposeProject(prefix="door2")
+    try:
+        second("up", "--build", "--wait")
+        for stack in (generated, second):
+            answer = httpx.get(f"http://127.0.0.1:{stack.port}/readyz", timeout=10)
+            assert answer.status_code == 200
+    finally:
+        second.remove()
+
+
+def test_a_limit_set_in_env_takes_effect_and_a_bad_one_stops_the_proxy(
+    generated: ComposeProject, hosts: list[ClientHost]
+) -> None:
+    """Last: it changes the stack's settings."""
+    env = generated.env_file.read_text()
+    generated.env_file.write_text(env + "PROXY_REQUESTING_PER_ADDRESS=3\n")
+    generated("up", "-d", "--wait", "proxy")
+    crowd = hosts[2].popen(
+        "tests.support.attackers", "crowd", hosts[2].gateway, str(generated.port), "3", "1"
+    )  # fmt: skip
+    answers = json.loads(crowd.communicate(timeout=30)[0].splitlines()[0])
+    assert (answers["at_limit"]["status"], answers["past_limit"]["status"]) == ("200", "429")
+
+    generated.env_file.write_text(env + "PROXY_HEAD_SECONDS=soon\n")
+    failed = generated("up", "-d", "--wait", "proxy", check=False)
+    assert failed.returncode != 0
+    log = generated.service_log("proxy")
+    assert "proxy: invalid configuration: PROXY_HEAD_SECONDS: must be a whole number" in log
+    generated.env_file.write_text(env)
+    generated("up", "-d", "--wait", "proxy")
