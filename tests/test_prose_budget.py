@@ -21,6 +21,7 @@ FOLDERS = (
     "services/migrator/src",
     "tests/migrator",
     "tests/migrations",
+    "tests/monitoring",
 )
 
 

@@ -1,14 +1,11 @@
-"""End to end: compose.yaml with the monitoring profile, the api scaled to two, under
-load. Every target is up (each api container its own), every rule group healthy,
-pg_stat_statements series present, every query of the dashboard and the rules parses
-and returns data (or is on EMPTY_WHEN_HEALTHY, with why) and names only metrics that
-exist; then the api stopped pages through Alertmanager to a webhook.
-
-A test-only override (monitored_stack) shortens intervals and every `for:`; the shipped
-values are the ones the promtool tests check. It also publishes Prometheus on a free
-port of 127.0.0.1, and adds the webhook: a Python standard-library server that prints
-each notification it gets.
-"""
+"""End to end: compose.yaml with the monitoring profile and two api containers, under
+load: every target up (each api container its own), every rule group healthy, the load's
+statements in pg_stat_statements, every dashboard and rule query parsing and returning
+data (or on EMPTY_WHEN_HEALTHY, with why) and naming only metrics that exist; then the
+api stopped pages through Alertmanager to a webhook (a standard-library server that
+prints what it gets). A test-only override (`shortened`, `override`) shortens intervals
+and every `for:` (the shipped values are the promtool tests'), and publishes Prometheus
+on a free port of 127.0.0.1."""
 
 from __future__ import annotations
 
