@@ -9,12 +9,14 @@ import subprocess
 from typing import Any
 
 import pytest
+import yaml
 
 from harness.paths import ROOT
 from migrator.image_users import EXPORTER_UID
 from migrator.monitoring import EXPORTER_ROLE
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
 from tests.support.docker import with_compose_or_skip
+from tools.monitoring import DEVELOPMENT_CONFIG
 
 MONITORING_SERVICES = ("prometheus", "alertmanager", "postgres-exporter")
 IMAGES = {
@@ -113,3 +115,19 @@ def test_the_exporter_logs_in_as_its_role_with_its_own_password_file(
 
 def test_the_database_preloads_pg_stat_statements(production: dict[str, Any]) -> None:
     assert "shared_preload_libraries=pg_stat_statements" in production["db"]["command"]
+
+
+def test_development_prometheus_scrapes_the_port_its_api_serves_metrics_on() -> None:
+    """The override's api is one uvicorn with /metrics on its one port: its Prometheus
+    reads prometheus.dev.yml, the same as prometheus.yml but for that port."""
+    development = rendered("compose.yaml", "compose.override.yaml")
+    port = int(development["api"]["environment"]["METRICS_PORT"])
+    mounts = {v["target"]: v["source"] for v in development["prometheus"]["volumes"]}
+    assert mounts["/etc/prometheus/prometheus.yml"] == str(DEVELOPMENT_CONFIG)
+    shipped = yaml.safe_load((DEVELOPMENT_CONFIG.parent / "prometheus.yml").read_text())
+    dev = yaml.safe_load(DEVELOPMENT_CONFIG.read_text())
+    api = next(job for job in dev["scrape_configs"] if job["job_name"] == "api")
+    assert [discovery["port"] for discovery in api["dns_sd_configs"]] == [port]
+    for discovery in api["dns_sd_configs"]:
+        discovery["port"] = 9100
+    assert dev == shipped

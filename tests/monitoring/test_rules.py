@@ -37,8 +37,9 @@ def run(*command: str, cwd: Path = PROMETHEUS) -> str:
     return result.stdout
 
 
-def test_promtool_finds_the_configuration_and_every_rule_file_clean() -> None:
-    output = run(tool_or_skip("promtool"), "check", "config", "prometheus.yml")
+@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.dev.yml"])
+def test_promtool_finds_the_configuration_and_every_rule_file_clean(config: str) -> None:
+    output = run(tool_or_skip("promtool"), "check", "config", config)
     # The configuration's rule_files glob finds every rule file, and each is checked.
     assert len(re.findall(r"Checking rules/", output)) == len(list(PROMETHEUS.glob("rules/*")))
 
