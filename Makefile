@@ -18,7 +18,7 @@ export GIT_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo un
 export UV_COMPILE_BYTECODE := 1
 
 .PHONY: help up down logs ps migrate downgrade revision history current plan check seed psql \
-	release test test-quick bench lint fmt lock docs move-passwords backup restore kube-dev-secrets
+	release test test-quick bench lint fmt lock docs monitoring move-passwords backup restore kube-dev-secrets
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z.-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -147,6 +147,9 @@ fmt: ## Format and autofix with ruff
 
 docs: ## Regenerate .env.example and the tables in docs/ from the code
 	$(UV_RUN) python -m tools.docs
+
+monitoring: ## Regenerate the SLO rules, their tests and the dashboard from services/monitoring/slo.yaml
+	$(UV) run --frozen python -m tools.monitoring
 
 kube-dev-secrets: ## Random passwords for the Kubernetes dev overlay (git-ignored, kept)
 	deploy/kubernetes/overlays/dev/make-secrets.sh

@@ -16,6 +16,8 @@ OWNER_ROLE = "test_owner"
 OWNER_PASSWORD = secrets.token_hex(12)
 API_ROLE = "test_api"
 API_PASSWORD = secrets.token_hex(12)
+# The exporter's role has a fixed name (migrator.monitoring.EXPORTER_ROLE).
+EXPORTER_PASSWORD = secrets.token_hex(12)
 
 
 def as_owner(database_url: URL) -> URL:
@@ -28,13 +30,14 @@ def as_api_role(database_url: URL) -> URL:
     return database_url.set(username=API_ROLE, password=API_PASSWORD)
 
 
-def roles_settings(superuser_url: URL, **overrides: str) -> RolesSettings:
+def roles_settings(superuser_url: URL, **overrides: str | None) -> RolesSettings:
     settings = {
         "database_url": superuser_url.render_as_string(hide_password=False),
         "owner_db_user": OWNER_ROLE,
         "owner_db_password": OWNER_PASSWORD,
         "api_db_user": API_ROLE,
         "api_db_password": API_PASSWORD,
+        "exporter_db_password": EXPORTER_PASSWORD,
     }
     return RolesSettings.load(**{**settings, **overrides})
 

@@ -79,6 +79,13 @@ COMPOSE_VARIABLES = {
     "PYTHON_IMAGE": "Base image of the api and migrator images.",
     "POSTGRES_IMAGE": "The database's image.",
     "HAPROXY_IMAGE": "The proxy's image.",
+    "PROMETHEUS_IMAGE": "Prometheus's image (the monitoring profile).",
+    "ALERTMANAGER_IMAGE": "Alertmanager's image (the monitoring profile).",
+    "POSTGRES_EXPORTER_IMAGE": "The PostgreSQL exporter's image (the monitoring profile).",
+    "PROMETHEUS_PORT": "Host port of Prometheus's UI, on 127.0.0.1 only (development "
+    "override, monitoring profile).",
+    "ALERTMANAGER_PORT": "Host port of Alertmanager's UI, on 127.0.0.1 only (development "
+    "override, monitoring profile).",
     "API_DEBUG_PORT": "Host port of the api itself, beside the proxy, on 127.0.0.1 only "
     "(development override).",
     "GIT_REVISION": "The git revision the images are built from (`make up` passes the "

@@ -22,9 +22,11 @@ pytestmark = pytest.mark.e2e
 OUR_SERVICES = ["secrets", "roles", "migrator", "api"]
 # Which password files each service may read (the rest it must not).
 READS = {
-    "roles": {"postgres_password", "owner_db_password", "api_db_password"},
+    "roles": {"postgres_password", "owner_db_password", "api_db_password", "exporter_db_password"},
     "migrator": {"owner_db_password"},
     "api": {"api_db_password"},
+    # The monitoring profile's, run here on its own (compose runs a service it is asked for).
+    "postgres-exporter": {"exporter_db_password"},
 }
 
 

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 from sqlalchemy.engine import URL
 
+from harness.databases import connect
 from harness.paths import ALEMBIC_INI
 from harness.processes import (
     alembic,
@@ -15,6 +16,7 @@ from harness.processes import (
     service_env,
 )
 from harness.revisions import BASE_REVISION, HEAD_REVISION, REVISIONS
+from migrator.monitoring import MAINTENANCE_DATABASE
 from tests.migrator.support import ADD_NICKNAME, DROP_NICKNAME, columns_of_users
 from tests.support.logs import log_lines
 from tests.support.scratch_migrations import ScratchMigrations
@@ -37,6 +39,7 @@ def test_failing_revision_rolls_back_alone_and_a_fixed_rerun_succeeds(
 
     assert result.returncode != 0
     assert "division by zero" in result.stderr
+    assert last_run(empty_database) == ("failed", "e3c3c3c3c3c3")  # MigrationFailed reads it
     # The revisions before it applied and stay; the failing one left nothing behind.
     assert revision_of(empty_database) == HEAD_REVISION
     assert "nickname" not in columns_of_users(empty_database)
@@ -46,6 +49,18 @@ def test_failing_revision_rolls_back_alone_and_a_fixed_rerun_succeeds(
     alembic(empty_database, "upgrade", "head", ini=scratch.ini)
     assert revision_of(empty_database) == "e3c3c3c3c3c3"
     assert "nickname" in columns_of_users(empty_database)
+    assert last_run(empty_database) == ("succeeded", "e3c3c3c3c3c3")
+
+
+def last_run(database_url: URL) -> tuple[str, str] | None:
+    """What monitoring reads of the migrator's last run on the database (its outcome and
+    destination), in the maintenance database (migrator.monitoring)."""
+    with connect(database_url.set(database=MAINTENANCE_DATABASE)) as superuser:
+        row = superuser.execute(
+            "SELECT outcome, destination FROM migrator_last_run WHERE datname = %s",
+            (database_url.database,),
+        ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
 
 
 def test_missing_configuration_fails_naming_the_variables() -> None:

@@ -1,6 +1,7 @@
 """The Kubernetes overlays as `kubectl kustomize` renders them, and readers for the tests.
 
-Rendering is offline: kustomize reads only deploy/kubernetes. It works on a copy, so
+Rendering is offline: kustomize reads only deploy/kubernetes and services/monitoring
+(the monitoring component's ConfigMaps). It works on a copy of both, so
 the dev overlay can be given throwaway passwords (its secrets/ is git-ignored) and
 prod can be rendered with the roles component switched on, as its README describes.
 """
@@ -26,6 +27,7 @@ from harness.paths import ROOT
 Obj = dict[str, Any]
 
 DEPLOY = ROOT / "deploy" / "kubernetes"
+MONITORING = ROOT / "services" / "monitoring"
 DEV_SECRETS_SCRIPT = Path("overlays/dev/make-secrets.sh")
 # What the tests render: the two overlays, and prod with the roles Job included.
 VARIANTS = ("dev", "prod", "prod+roles")
@@ -66,12 +68,14 @@ def kubectl_or_skip() -> str:
 
 def copy_of_deploy(destination: Path) -> Path:
     """deploy/kubernetes without anyone's real dev passwords, given throwaway ones."""
-    tree = destination / "kubernetes"
+    tree = destination / "deploy" / "kubernetes"
     shutil.copytree(DEPLOY, tree, ignore=shutil.ignore_patterns("secrets"))
+    # Where the monitoring component finds it, as in the repository.
+    shutil.copytree(MONITORING, destination / "services" / "monitoring")
     subprocess.run(["sh", str(tree / DEV_SECRETS_SCRIPT)], capture_output=True, check=True)
     kustomization = tree / "overlays" / "prod" / "kustomization.yaml"
     with_roles = yaml.safe_load(kustomization.read_text())
-    with_roles["components"] = [ROLES_COMPONENT]
+    with_roles["components"] = [*with_roles.get("components", []), ROLES_COMPONENT]
     (tree / "overlays" / "prod+roles").mkdir()
     for path in kustomization.parent.iterdir():
         shutil.copy(path, tree / "overlays" / "prod+roles" / path.name)

@@ -22,6 +22,9 @@ IMAGE_UID = {"api": API_UID, "migrator": MIGRATOR_UID, "roles": MIGRATOR_UID, "p
 # data in a directory below the volume's root (a new volume may hold lost+found).
 POSTGRES_VARIABLES = {*IMAGE_VARIABLES["db"], "PGDATA"}
 POSTGRES_SECRETS = {"POSTGRES_PASSWORD"}
+# Compose's monitoring profile runs a PostgreSQL exporter; these manifests deploy none, so
+# the roles Job makes no exporter role (its password is optional: deploy/kubernetes/README.md).
+COMPOSE_ONLY_PASSWORDS = {"EXPORTER_DB_PASSWORD"}
 
 
 def extra(info: FieldInfo) -> dict[str, Any]:
@@ -43,7 +46,11 @@ def secret_settings(service: str) -> set[str]:
 
 def password_settings(service: str) -> set[str]:
     """The passwords the service logs in with: compose gives them as files."""
-    return {name for name, info in fields(service).items() if extra(info).get("in_secrets_volume")}
+    return {
+        name
+        for name, info in fields(service).items()
+        if extra(info).get("in_secrets_volume") and name not in COMPOSE_ONLY_PASSWORDS
+    }
 
 
 def load(

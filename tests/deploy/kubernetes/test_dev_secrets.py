@@ -8,8 +8,11 @@ import stat
 import subprocess
 from pathlib import Path
 
-from migrator.steps.secrets import SECRETS
+from migrator.steps import secrets as compose_secrets
 from tests.deploy.kubernetes.manifests import DEPLOY, DEV_SECRETS_SCRIPT
+from tests.deploy.kubernetes.settings import COMPOSE_ONLY_PASSWORDS
+
+SECRETS = [s for s in compose_secrets.SECRETS if s.variable not in COMPOSE_ONLY_PASSWORDS]
 
 
 def run_script(tree: Path) -> str:

@@ -17,14 +17,16 @@ from harness.processes import alembic, migrate_in_process
 from harness.roles import (
     API_PASSWORD,
     API_ROLE,
+    EXPORTER_PASSWORD,
     OWNER_ROLE,
     as_api_role,
     as_owner,
     roles_settings,
     set_up_roles,
 )
+from migrator.monitoring import EXPORTER_ROLE, LAST_RUN, MAINTENANCE_DATABASE
 from migrator.settings import plan_database
-from migrator.steps.roles import LOGIN_ROLE, scram_verifier, verifier_matches
+from migrator.steps.roles import LOGIN_ROLE, scram_verifier, set_up, verifier_matches
 from shared_models.settings import ConfigurationError
 
 
@@ -172,7 +174,7 @@ def attributes_and_verifier(url: URL, role: str) -> tuple[dict[str, object], obj
     return dict(zip(NARROW, row[:-1], strict=True)), row[-1]
 
 
-@pytest.mark.parametrize("role", [OWNER_ROLE, API_ROLE])
+@pytest.mark.parametrize("role", [OWNER_ROLE, API_ROLE, EXPORTER_ROLE])
 def test_a_role_widened_by_hand_is_narrowed_again(empty_database: URL, role: str) -> None:
     name = sql.Identifier(role)
     with connect(empty_database) as superuser:
@@ -192,3 +194,47 @@ def test_a_role_widened_by_hand_is_narrowed_again(empty_database: URL, role: str
     finally:  # never leave a wide role to the other tests of the session
         with connect(empty_database) as superuser:
             superuser.execute(sql.SQL(f"ALTER ROLE {{}} {LOGIN_ROLE}").format(name))
+
+
+def as_exporter(url: URL) -> URL:
+    return url.set(username=EXPORTER_ROLE, password=EXPORTER_PASSWORD)
+
+
+def test_the_exporter_may_read_statistics_and_nothing_else(migrated_database: URL) -> None:
+    maintenance = migrated_database.set(database=MAINTENANCE_DATABASE)
+    with connect(maintenance) as superuser:
+        member_of = superuser.execute(
+            "SELECT array_agg(b.rolname ORDER BY b.rolname) FROM pg_auth_members m"
+            " JOIN pg_roles b ON b.oid = m.roleid JOIN pg_roles r ON r.oid = m.member"
+            " WHERE r.rolname = %s",
+            (EXPORTER_ROLE,),
+        ).fetchone()
+    assert member_of == (["pg_monitor"],)
+    with connect(as_exporter(maintenance)) as exporter:
+        # The extension the roles step created where the exporter connects (its rows need
+        # the library preloaded: tests/monitoring reads them), and the migrator's last
+        # runs (readable by pg_monitor), but nothing to write.
+        readable = exporter.execute("SELECT has_table_privilege('pg_stat_statements', 'SELECT')")
+        assert readable.fetchone() == (True,)
+        exporter.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(LAST_RUN)))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            exporter.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(LAST_RUN)))
+    # The application's database, and so its rows, are closed to it.
+    with pytest.raises(psycopg.OperationalError, match="permission denied for database"):
+        connect(as_exporter(migrated_database))
+
+
+def test_without_its_password_no_exporter_role_is_made(empty_database: URL) -> None:
+    """Where no exporter runs (the Kubernetes manifests), the step makes no role for one."""
+    exporter = sql.Identifier(EXPORTER_ROLE)
+    with connect(empty_database) as superuser:
+        superuser.execute(sql.SQL("DROP ROLE {}").format(exporter))
+    try:
+        set_up(roles_settings(empty_database, exporter_db_password=None), wait_seconds=10)
+        with connect(empty_database) as superuser:
+            found = superuser.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (EXPORTER_ROLE,)
+            ).fetchone()
+        assert found is None
+    finally:  # the other tests of the session expect it
+        set_up_roles(empty_database)

@@ -81,5 +81,7 @@ control_socket = "/tmp/gunicorn.ctl"  # noqa: S108
 def child_exit(arbiter: Any, worker: Any) -> None:
     # A dead worker's gauges leave the live sums; its counters stay counted, in an archive.
     from api.observability.dead_workers import archive_dead_worker
+    from api.observability.metrics import WORKER_EXITS
 
     archive_dead_worker(Path(server.metrics_dir), worker.pid)
+    WORKER_EXITS.inc()

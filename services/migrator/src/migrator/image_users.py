@@ -1,9 +1,9 @@
 """The user and group ids the images run as, which the secrets step gives each password
 file to. They are facts of the images, said again where each is used: services/Dockerfile
 (the api and migrator stages' useradd and USER), compose.yaml (the roles step's
-group_add), compose.override.yaml (the migrator's user and group_add),
-bench/compose.tutorial.yaml and deploy/kubernetes (runAsUser); tests/compose/test_files.py
-and tests/deploy/kubernetes check they agree.
+group_add, the exporter's user), compose.override.yaml (the migrator's user and
+group_add), bench/compose.tutorial.yaml and deploy/kubernetes (runAsUser);
+tests/compose/test_files.py and tests/deploy/kubernetes check they agree.
 """
 
 API_UID = 10001  # the api image's user
@@ -13,4 +13,8 @@ PROXY_UID = 99  # the haproxy image's user: it reads the certificate it serves
 SUPERUSER_PASSWORD_GID = 10003  # the roles step
 OWNER_PASSWORD_GID = 10004  # the roles step, and the development override's migrator
 API_PASSWORD_GID = 10005  # the roles step
-READER_GIDS = (SUPERUSER_PASSWORD_GID, OWNER_PASSWORD_GID, API_PASSWORD_GID)
+# The PostgreSQL exporter (monitoring profile): compose runs it as this user, not the
+# image's `nobody`, which Prometheus and Alertmanager share.
+EXPORTER_UID = 10006
+EXPORTER_PASSWORD_GID = 10007  # the roles step
+READER_GIDS = (SUPERUSER_PASSWORD_GID, OWNER_PASSWORD_GID, API_PASSWORD_GID, EXPORTER_PASSWORD_GID)

@@ -22,6 +22,7 @@ from migrator.database import connect_with_retry, create_migration_engine
 from migrator.errors import MigratorError
 from migrator.grants import grant_api_role
 from migrator.lock_timeouts import apply_timeouts, timeout_statements, with_lock_retries
+from migrator.monitoring import Outcome, record_run
 from migrator.run import MigratorRun, OnRevision
 from migrator.settings import (
     MIGRATOR_SETTINGS,
@@ -160,6 +161,8 @@ def run_online(metadata: MetaData, loaded: Settings) -> None:
     engine = create_migration_engine(
         database.url("psycopg"), database.postgres_connect_timeout, "migrator"
     )
+    # Set once the database answered and the command writes: what monitoring is told.
+    outcome: Outcome | None = None
     try:
         lock_connection = connect_with_retry(engine, settings.migrator_db_wait_seconds)
         if not writes_schema():
@@ -168,6 +171,7 @@ def run_online(metadata: MetaData, loaded: Settings) -> None:
             return
         started = time.monotonic()
         revisions = RevisionLog()
+        outcome = Outcome.FAILED
         with (
             lock_connection,
             migration_lock(lock_connection, settings.migrator_lock_wait_seconds),
@@ -178,6 +182,7 @@ def run_online(metadata: MetaData, loaded: Settings) -> None:
             with_lock_retries(run, connection, settings)
             connection.commit()
             grant_api_role(connection, database.api_db_user)
+        outcome = Outcome.SUCCEEDED
         seconds = time.monotonic() - started
         log.info(
             "done: %d revision(s) in %.1fs",
@@ -194,3 +199,12 @@ def run_online(metadata: MetaData, loaded: Settings) -> None:
         raise SystemExit(1) from None
     finally:
         engine.dispose()
+        if outcome is not None:
+            # For the monitoring profile's MigrationFailed alert (migrator.monitoring).
+            record_run(
+                database.url("psycopg"),
+                database.postgres_connect_timeout,
+                database.database_name,
+                outcome,
+                str(context.get_revision_argument()),
+            )

@@ -137,8 +137,22 @@ class SuperuserCredentials(EnvSettings):
     postgres_password: SecretStr | None = secret("Password of POSTGRES_USER.")
 
 
-class RolesSettings(DatabaseSettings, SuperuserCredentials, OwnerCredentials, ApiCredentials):
-    """The roles step: the superuser creates the owner and API roles and the database."""
+class ExporterCredentials(EnvSettings):
+    """The PostgreSQL exporter's role (compose's monitoring profile): statistics only."""
+
+    model_config = SettingsConfigDict(title="The PostgreSQL exporter's role")
+
+    exporter_db_password: SecretStr | None = secret(
+        "Password of app_exporter, the role the PostgreSQL exporter reads statistics as "
+        "(pg_monitor, nothing else); unset, the roles step makes no such role."
+    )
+
+
+class RolesSettings(
+    DatabaseSettings, SuperuserCredentials, OwnerCredentials, ApiCredentials, ExporterCredentials
+):
+    """The roles step: the superuser creates the owner, API and exporter roles and the
+    database."""
 
     @model_validator(mode="after")
     def _has_passwords(self) -> Self:

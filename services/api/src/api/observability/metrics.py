@@ -60,6 +60,11 @@ POOL_TIMEOUTS = Counter(
     "Requests that got no connection (DB_POOL_TIMEOUT passed, or connecting failed).",
 )
 
+# Counted by gunicorn's master (api.gunicorn_conf's child_exit), which outlives its
+# workers: a worker killed, timed out or crashed, each replaced (the ApiWorkersRestarting
+# alert); the workers of a stopping server are counted too, as the container goes.
+WORKER_EXITS = Counter("api_worker_exits_total", "gunicorn workers that exited.")
+
 BUILD_INFO = Gauge(
     "api_build_info",
     "The running build: always 1, with its version and git revision as labels.",

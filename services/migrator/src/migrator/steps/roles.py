@@ -1,8 +1,9 @@
 """The roles step (compose service ``roles``), as the database's superuser, idempotent:
-the schema owner and the API role as narrow login roles with their passwords (sent as
-SCRAM verifiers computed here, never in plain text), the database and its scratch copy
-for ``make plan``, each reachable by those roles only, and whatever in schema public
-someone else owns handed to the owner. Why a superuser step: docs/security.md.
+the schema owner, the API and exporter roles as narrow login roles with their passwords
+(sent as SCRAM verifiers computed here, never in plain text), the database and its
+scratch copy for ``make plan``, each reachable by those roles only, whatever in schema
+public someone else owns handed to the owner, and in the maintenance database what
+monitoring reads (migrator.monitoring). Why a superuser step: docs/security.md.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, text
 
 from migrator.database import connect_with_retry, create_migration_engine
 from migrator.errors import MigratorError
+from migrator.monitoring import EXPORTER_ROLE, set_up_monitoring
 from migrator.settings import ROLES_SETTINGS, DatabaseWaitSettings, RolesSettings, plan_database
 from shared_models.startup import start
 
@@ -154,6 +156,10 @@ def set_up(settings: RolesSettings, wait_seconds: float) -> None:
             # Read-only: so a lock timeout can name the session that holds the lock.
             run(sql.SQL("GRANT pg_read_all_stats TO {}").format(sql.Identifier(owner)), connection)
             ensure_login_role(connection, api, settings.api_db_password.get_secret_value())
+            if settings.exporter_db_password is not None:
+                password = settings.exporter_db_password.get_secret_value()
+                ensure_login_role(connection, EXPORTER_ROLE, password)
+            set_up_monitoring(connection, owner, settings.exporter_db_password is not None)
             ensure_database(connection, database, owner)
             allow_connections(connection, database, [owner, api])
             # `make plan`'s scratch copy: the owner's alone (migrator.plan).

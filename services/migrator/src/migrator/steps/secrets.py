@@ -19,6 +19,8 @@ from typing import TextIO
 from migrator.image_users import (
     API_PASSWORD_GID,
     API_UID,
+    EXPORTER_PASSWORD_GID,
+    EXPORTER_UID,
     MIGRATOR_UID,
     OWNER_PASSWORD_GID,
     SUPERUSER_PASSWORD_GID,
@@ -45,6 +47,7 @@ SECRETS = (
     Secret("postgres_password", "POSTGRES_PASSWORD", 0, SUPERUSER_PASSWORD_GID),
     Secret("owner_db_password", "OWNER_DB_PASSWORD", MIGRATOR_UID, OWNER_PASSWORD_GID),
     Secret("api_db_password", "API_DB_PASSWORD", API_UID, API_PASSWORD_GID),
+    Secret("exporter_db_password", "EXPORTER_DB_PASSWORD", EXPORTER_UID, EXPORTER_PASSWORD_GID),
 )
 
 
