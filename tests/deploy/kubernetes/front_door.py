@@ -1,5 +1,6 @@
-"""Compose's front door (services/proxy/haproxy.cfg), read for the limits the Kubernetes
-one must carry too, and ingress-nginx's ways of writing sizes and lists."""
+"""Compose's front door (services/proxy/haproxy.cfg with its settings' defaults, from
+services/proxy/settings), read for the limits the Kubernetes one must carry too, and
+ingress-nginx's ways of writing sizes and lists."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.paths import ROOT
+from tools.configuration import proxy_variables
 
 HAPROXY_CFG = ROOT / "services" / "proxy" / "haproxy.cfg"
 # ingress-nginx's annotations on an Ingress (its default --annotations-prefix).
 NGINX = "nginx.ingress.kubernetes.io/"
+TLS_VERSIONS = ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 # HAProxy's time units; a bare number is milliseconds.
 TIME_UNITS = {"us": 0.000_001, "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # nginx's size suffixes; a bare number is bytes.
@@ -31,6 +34,9 @@ class FrontDoor:
     server_seconds: float  # timeout server: the api silent
     open_connections: int  # connections one address may send requests on ...
     past_open_connections: int  # ... past which a request gets this status
+    tls_versions: tuple[str, ...]  # ssl-min-ver, and every version after it
+    hsts_seconds: int  # Strict-Transport-Security's max-age, its only directive
+    redirect_status: int  # plain HTTP's answer: HTTPS's address
 
 
 def haproxy_seconds(value: str) -> float:
@@ -43,9 +49,25 @@ def haproxy_seconds(value: str) -> float:
 DEVELOPMENT_ONLY = re.compile(r"^\.if defined\(PROXY_DEVELOPMENT\)$.*?^\.endif$", re.M | re.S)
 
 
+# A setting as haproxy.cfg reads it: "${NAME}" alone in its quotes (a unit after it or
+# not), or inside a longer string.
+SETTING = re.compile(r'"\$\{(\w+)\}(\w*)"')
+INSIDE = re.compile(r"\$\{(\w+)\}")
+
+
+def with_defaults(text: str) -> str:
+    """haproxy.cfg as the proxy runs it when .env sets none of its settings."""
+    defaults = {variable.name: variable.default for variable in proxy_variables()}
+    # start.sh's word lists of the comma-separated settings.
+    defaults |= {f"{name}_LIST": value.replace(",", " ") for name, value in defaults.items()}
+    text = SETTING.sub(lambda found: defaults[found[1]] + found[2], text)
+    return INSIDE.sub(lambda found: defaults[found[1]], text)
+
+
 def read_front_door(path: Path = HAPROXY_CFG) -> FrontDoor:
-    """Production's door: the development override's blocks left out."""
-    text = DEVELOPMENT_ONLY.sub("", path.read_text())
+    """Production's door, as its settings' defaults make it: the development override's
+    blocks left out."""
+    text = with_defaults(DEVELOPMENT_ONLY.sub("", path.read_text()))
 
     def one(pattern: str) -> re.Match[str]:
         found = list(re.finditer(pattern, text, flags=re.MULTILINE))
@@ -55,6 +77,8 @@ def read_front_door(path: Path = HAPROXY_CFG) -> FrontDoor:
     def timeout(name: str) -> float:
         return haproxy_seconds(one(rf"^\s*timeout {name}\s+(\S+)")[1])
 
+    oldest = one(r"^\s*ssl-default-bind-options .*\bssl-min-ver (TLSv1(?:\.[1-3])?)\b")[1]
+    hsts = one(r'Strict-Transport-Security "max-age=(\d+)"')
     per_address = one(r"^\s*http-request deny deny_status (\d+) if \{ sc_conn_cur\(0\) gt (\d+) \}")
     return FrontDoor(
         head_bytes=int(one(r"^\s*tune\.bufsize\s+(\d+)")[1]),
@@ -65,6 +89,9 @@ def read_front_door(path: Path = HAPROXY_CFG) -> FrontDoor:
         server_seconds=timeout("server"),
         open_connections=int(per_address[2]),
         past_open_connections=int(per_address[1]),
+        tls_versions=TLS_VERSIONS[TLS_VERSIONS.index(oldest) :],
+        hsts_seconds=int(hsts[1]),
+        redirect_status=int(one(r"^\s*http-request redirect location .* code (\d+) ")[1]),
     )
 
 

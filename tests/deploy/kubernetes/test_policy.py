@@ -24,6 +24,7 @@ from shared_models.settings import ConfigurationError
 from tests.compose.dockerfile import image_stage
 from tests.deploy.kubernetes.budget import budget
 from tests.deploy.kubernetes.front_door import (
+    FrontDoor,
     nginx_annotations,
     nginx_buffers,
     nginx_size,
@@ -472,6 +473,8 @@ CONTROLLER_KEYS = (
     "limit-conn-status-code",
     "limit-req-status-code",
     "upstream-keepalive-timeout",
+    "ssl-protocols",
+    "hsts-max-age",
 )
 # How each annotation reads (the rest are whole numbers: seconds, connections, tries).
 READ_ANNOTATION: dict[str, Callable[[str], object]] = {
@@ -583,6 +586,28 @@ def test_the_ingress_controller_carries_the_server_wide_limits(
     api_keepalive = {server_settings(r).gunicorn_keepalive for r in renders.values()}
     assert int(data["upstream-keepalive-timeout"]) < min(api_keepalive), "idle api connections"
     assert data.get("retry-non-idempotent", "false") == "false", "writes sent twice"
+    check_https(data, door)
+
+
+def check_https(data: dict[str, str], door: FrontDoor) -> None:
+    """TLS versions, the redirect and HSTS as compose's; no client believed on its word.
+    (A key left out is the controller's default: said where it is not compose's.)"""
+    versions = tuple(data["ssl-protocols"].split())
+    assert versions == door.tls_versions, f"TLS {versions}, not {door.tls_versions}"
+    assert data.get("use-http2", "true") == "true", "no HTTP/2"
+    assert data.get("ssl-redirect", "true") == "true", "plain HTTP served"
+    redirect = int(data.get("http-redirect-code", "308"))
+    assert redirect == door.redirect_status, f"plain HTTP gets a {redirect}"
+    assert data.get("hsts", "true") == "true", "no Strict-Transport-Security"
+    assert int(data["hsts-max-age"]) == door.hsts_seconds, f"HSTS max-age {data['hsts-max-age']}"
+    for directive in ("hsts-include-subdomains", "hsts-preload"):
+        assert data.get(directive) == "false", f"{directive}: compose sends max-age alone"
+    # Believing X-Forwarded-For from anywhere is any client naming itself.
+    if data.get("use-forwarded-headers") == "true":
+        cidrs = data.get("proxy-real-ip-cidr", "0.0.0.0/0").split(",")
+        assert all(ipaddress.ip_network(c.strip()).prefixlen > 0 for c in cidrs), (
+            "use-forwarded-headers without proxy-real-ip-cidr: any client names itself"
+        )
 
 
 def test_the_api_believes_forwarded_headers_from_its_proxies_only(rendered: Rendered) -> None:

@@ -405,6 +405,17 @@ CONTROLLER_MUTATIONS: dict[str, ControllerMutation] = {
         "upstream-keepalive-timeout", "60"
     ),
     "writes retried by the whole controller": controller_config("retry-non-idempotent", "true"),
+    "TLS 1.0 and 1.1 accepted": controller_config("ssl-protocols", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"),
+    "plain HTTP served": controller_config("ssl-redirect", "false"),
+    "plain HTTP redirected with a 301, which turns a POST into a GET": controller_config(
+        "http-redirect-code", "301"
+    ),
+    "HSTS for a day": controller_config("hsts-max-age", "86400"),
+    "HSTS binding every subdomain (nginx's default)": controller_config(
+        "hsts-include-subdomains", None
+    ),
+    "no HTTP/2": controller_config("use-http2", "false"),
+    "every client's X-Forwarded-For believed": controller_config("use-forwarded-headers", "true"),
     "the controller's ConfigMap in the prod overlay, in the app's namespace": (
         controller_in_the_overlay
     ),
