@@ -90,6 +90,10 @@ IN_DB = $(COMPOSE) exec -T db sh -c 'exec "$$0" -U "$${POSTGRES_USER:-postgres}"
 psql: ## Open psql in the db container, as the superuser, on the application's database
 	$(COMPOSE) exec db sh -c 'exec psql -U "$${POSTGRES_USER:-postgres}" -d "$${POSTGRES_DB:-app}"'
 
+renew-certificate: ## Sign the generated certificate anew (PUBLIC_HOSTS' names), reload the proxy
+	$(COMPOSE) run --rm --no-deps secrets renew-certificate
+	$(COMPOSE) kill -s USR2 proxy
+
 BACKUPS ?= backups
 backup: ## Write a consistent dump (pg_dump, custom format) to backups/app-<UTC time>.dump
 	@mkdir -p $(BACKUPS) && chmod 700 $(BACKUPS)

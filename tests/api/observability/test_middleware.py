@@ -1,8 +1,11 @@
-"""Per request (api.observability.middleware): an id, one access line by route template,
-the id on every line written meanwhile."""
+"""Per request (api.observability.middleware): an id, one access line by route template
+(every failure and slow request, a sample of the rest), the id on every line written
+meanwhile."""
 
 from __future__ import annotations
 
+import random
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from api.http.docs import ASSETS_URL
+from api.observability.middleware import AccessLogPolicy
 from harness.databases import connect
 from harness.processes import RunningApi, running_api
 from tests.api.factories import create_user
@@ -118,3 +122,50 @@ def test_a_body_refused_for_its_size_is_logged_and_counted_under_its_route(
     assert line["route"] == "/users"
     counted = [k for k in scrape(logged_api) if k.startswith("http_requests_total[")]
     assert any("('route', '/users')" in k and "('status', '413')" in k for k in counted), counted
+
+
+def test_the_policy_keeps_every_failure_and_slow_request_and_samples_the_rest() -> None:
+    policy = AccessLogPolicy(sample=0.25, slow_seconds=0.5)
+    assert policy.wants("/users", 404, 0.001)
+    assert policy.wants("/users", 503, 0.001)
+    assert policy.wants("/users", 200, 0.5)
+    assert policy.wants("/readyz", 503, 0.001)
+    assert not policy.wants("/readyz", 200, 0.001)
+    random.seed(7)
+    kept = sum(policy.wants("/users", 200, 0.001) for _ in range(4000))
+    assert 850 < kept < 1150, kept  # a quarter, give or take
+    assert not any(AccessLogPolicy(enabled=False).wants("/users", 500, 9.0) for _ in range(10))
+    assert all(AccessLogPolicy().wants("/users", 200, 0.001) for _ in range(100))
+
+
+def test_sampled_out_successes_leave_no_line_and_the_rest_do(
+    api_database: URL, tmp_path: Path
+) -> None:
+    """ACCESS_LOG_SAMPLE=0: no fast success is logged; a 404 is, and so is a success
+    slower than ACCESS_LOG_SLOW_MS (a read held by a lock on its table)."""
+    settings = {"ACCESS_LOG_SAMPLE": "0", "ACCESS_LOG_SLOW_MS": "300"}
+    with (
+        running_api(
+            api_database, tmp_path, LOG_FORMAT="json", ACCESS_LOG="true", **settings
+        ) as api,
+        httpx.Client(base_url=api.base_url, timeout=15) as client,
+    ):
+        user = create_user(client)
+        for number in range(20):
+            client.get(f"/users/{user['id']}", headers={"X-Request-ID": f"fast-{number}"})
+        client.get("/users/999999999", headers={"X-Request-ID": "missing-1"})
+        with connect(api_database) as locker:
+            locker.execute("BEGIN")
+            locker.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+            release = threading.Timer(0.6, locker.execute, args=("ROLLBACK",))
+            release.start()
+            slow = client.get(f"/users/{user['id']}", headers={"X-Request-ID": "slow-ok"})
+            release.join()
+        time.sleep(0.2)
+        assert slow.status_code == 200
+        assert not any(access_lines(api, f"fast-{number}") for number in range(20))
+        (missing,) = access_lines(api, "missing-1")
+        assert missing["status"] == 404
+        (held,) = access_lines(api, "slow-ok")
+        assert held["status"] == 200
+        assert held["duration_ms"] >= 300  # type: ignore[operator]

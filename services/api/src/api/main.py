@@ -23,7 +23,7 @@ from api.http.openapi import operation_id
 from api.http.public_hosts import PublicHostsMiddleware
 from api.observability import routes as metrics_routes
 from api.observability.metrics import record_build
-from api.observability.middleware import ObserveRequests
+from api.observability.middleware import AccessLogPolicy, ObserveRequests
 from api.posts import routes as posts_routes
 from api.posts import writes as post_writes
 from api.settings import SETTINGS, ApiDatabaseSettings, ApiSettings, ServerSettings
@@ -93,7 +93,12 @@ def observed_app(settings: Settings) -> ASGIApp:
     middleware, so it sees every final status), which sees the client the proxy names."""
     api_settings = settings[ApiSettings]
     app = create_app(settings[ApiDatabaseSettings], api_settings)
-    observed = ObserveRequests(app, served_routes(app), access_log_enabled=api_settings.access_log)
+    access_log = AccessLogPolicy(
+        enabled=api_settings.access_log,
+        sample=api_settings.access_log_sample,
+        slow_seconds=api_settings.access_log_slow_ms / 1000,
+    )
+    observed = ObserveRequests(app, served_routes(app), access_log)
     return ForwardedByProxy(observed, settings[ServerSettings].trusted_proxies.split(","))
 
 

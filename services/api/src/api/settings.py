@@ -61,7 +61,23 @@ class ApiSettings(PublicHosts):
     access_log: bool = Field(
         default=True,
         description="One log line per request (api.access), with its route, status, "
-        "duration and request id. Successful health probes are never logged.",
+        "duration, client and request id: the stack's one access line (the proxy logs only "
+        "what it answers itself and the api's 5xx). Successful health probes are never "
+        "logged.",
+    )
+    access_log_sample: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="The share of fast successful requests that get an access line, at "
+        "random (0.1: one in ten): refusals, errors (status 400 and up) and requests slower "
+        "than ACCESS_LOG_SLOW_MS always get one. 1: every request.",
+    )
+    access_log_slow_ms: float = Field(
+        default=500.0,
+        gt=0,
+        description="Milliseconds from which a request is slow: its access line is always "
+        "written, whatever ACCESS_LOG_SAMPLE says.",
     )
     build_revision: str = Field(
         default="unknown",

@@ -1,4 +1,4 @@
-"""Per request: an id, one access line, and the request metrics.
+"""Per request: an id, one access line (as AccessLogPolicy says), and the request metrics.
 
 The outermost layer of the app (api.main wraps FastAPI in it), so it sees every
 request, the final status and the whole duration. ``/metrics`` itself is neither
@@ -8,8 +8,10 @@ logged nor counted; the health probes are counted but logged only when they fail
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.routing import BaseRoute
@@ -25,11 +27,34 @@ OTHER_METHOD = "other"
 PROBES = frozenset({"/healthz", "/readyz"})
 
 
+@dataclass(frozen=True)
+class AccessLogPolicy:
+    """Which requests get an access line: none when off; else every refusal and failure
+    (status 400 and up) and every request at least ``slow_seconds`` long, and of the rest
+    (fast successes) a ``sample`` share, at random. Successful probes never get one."""
+
+    enabled: bool = True
+    sample: float = 1.0
+    slow_seconds: float = 0.5
+
+    def wants(self, path: str, status: int, seconds: float) -> bool:
+        if not self.enabled:
+            return False
+        if status >= 400 or seconds >= self.slow_seconds:
+            return True
+        if path in PROBES:
+            return False
+        # Not a secret, a share of log lines: the fast generator is the right one.
+        return self.sample >= 1.0 or random.random() < self.sample  # noqa: S311
+
+
 class ObserveRequests:
     """``routes``: every route the app serves, flat (FastAPI nests included routers), to
     name a request no route has seen yet (a body refused by its size)."""
 
-    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute], access_log_enabled: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, routes: Sequence[BaseRoute], access_log: AccessLogPolicy
+    ) -> None:
         self.app = app
         self.routes = routes
         # The method label takes these, and one value for any other: a client cannot
@@ -37,7 +62,7 @@ class ObserveRequests:
         self.methods = frozenset(
             method for route in routes for method in getattr(route, "methods", None) or ()
         )
-        self.access_log_enabled = access_log_enabled
+        self.access_log_policy = access_log
         # structlog's own logger, once per request: far cheaper than logging's records.
         self.access_log = log_line("api.access")
         # Label children looked up once per (method, route, status), not per request.
@@ -85,7 +110,7 @@ class ObserveRequests:
             children = self.children[key] = (REQUESTS.labels(**labels), DURATION.labels(**labels))
         children[0].inc()
         children[1].observe(seconds)
-        if not self.access_log_enabled or (scope["path"] in PROBES and status < 400):
+        if not self.access_log_policy.wants(scope["path"], status, seconds):
             return
         client = scope.get("client")
         self.access_log.info(
