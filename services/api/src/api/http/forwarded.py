@@ -38,7 +38,8 @@ class ForwardedByProxy:
         self.app = app
         self.networks, self.names = parsed(trusted)
         self.addresses: frozenset[str] = frozenset()
-        self.looked_up = 0.0  # monotonic time of the last lookup; 0: never
+        self.looked_up = 0.0  # monotonic time of the last lookup's start; 0: never
+        self.lookup: asyncio.Future[None] | None = None
 
     async def look_up(self) -> None:
         loop = asyncio.get_running_loop()
@@ -51,7 +52,15 @@ class ForwardedByProxy:
                 continue
             found.update(str(answer[4][0]) for answer in answers)
         self.addresses = frozenset(found) if found else self.addresses
-        self.looked_up = time.monotonic()
+
+    async def names_looked_up(self) -> None:
+        """One lookup every REFRESH_SECONDS at most, shared: the requests arriving while
+        it runs wait for it (never a first request judged before the names are known)."""
+        if time.monotonic() - self.looked_up > REFRESH_SECONDS:
+            self.looked_up = time.monotonic()
+            self.lookup = asyncio.ensure_future(self.look_up())
+        if self.lookup is not None and not self.lookup.done():
+            await asyncio.shield(self.lookup)  # a request cancelled does not cancel it
 
     def believed(self, address: str) -> bool:
         if address in self.addresses:
@@ -64,8 +73,8 @@ class ForwardedByProxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and scope.get("client"):
-            if self.names and time.monotonic() - self.looked_up > REFRESH_SECONDS:
-                await self.look_up()  # a lookup every few seconds, at most
+            if self.names:
+                await self.names_looked_up()
             if self.believed(scope["client"][0]):
                 scope = self.as_forwarded(scope)
         await self.app(scope, receive, send)

@@ -1,0 +1,42 @@
+"""api.http.forwarded on its own: the proxy's name looked up once for requests arriving
+together, none judged before it is known. (Over HTTP, through gunicorn:
+tests/api/test_gunicorn_conf.py; through the proxy: tests/faults/test_door.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from api.http.forwarded import ForwardedByProxy
+
+
+def test_requests_arriving_together_wait_for_the_first_lookup() -> None:
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["client"][0])
+
+    forwarded = ForwardedByProxy(app, ["localhost"])
+    lookups = 0
+    look_up = forwarded.look_up
+
+    async def counted_look_up() -> None:
+        nonlocal lookups
+        lookups += 1
+        await look_up()
+
+    forwarded.look_up = counted_look_up  # type: ignore[method-assign]
+    scope: dict[str, Any] = {
+        "type": "http",
+        "client": ("127.0.0.1", 50000),
+        "headers": [(b"x-forwarded-for", b"203.0.113.9")],
+    }
+
+    async def together() -> None:
+        await asyncio.gather(*(forwarded(dict(scope), None, None) for _ in range(20)))  # type: ignore[arg-type]
+
+    asyncio.run(together())
+    assert seen == ["203.0.113.9"] * 20
+    assert lookups == 1
