@@ -35,7 +35,7 @@ INTERMEDIATE_SUITES = {
 
 def global_option(name: str) -> list[str]:
     (found,) = re.findall(rf"^\s*{re.escape(name)}\s+(.+)$", CONFIG, flags=re.MULTILINE)
-    return found.split()
+    return str(found).split()
 
 
 def test_https_is_mozillas_intermediate_profile() -> None:
