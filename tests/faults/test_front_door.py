@@ -227,8 +227,10 @@ def test_one_client_opening_connections_as_fast_as_it_can(
 
 def held_requests(stack: ComposeProject, attackers: list[ClientHost], each: int) -> list[Any]:
     """``each`` requests at once from every one of ``attackers``, for a post, while the
-    posts table is locked: they wait in the api (or in the proxy's queue)."""
-    script = "BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); ROLLBACK;"
+    posts table is locked for 4 s: they wait in the api (or in the proxy's queue). Shorter
+    than DB_POOL_TIMEOUT (5 s): a request that waits for a database connection they hold
+    gets one in time."""
+    script = "BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); ROLLBACK;"
     as_superuser = 'exec psql -U "${POSTGRES_USER:-postgres}" -d app -c "$0"'
     locker = stack.popen("exec", "-T", "db", "sh", "-c", as_superuser, script)
     time.sleep(0.5)  # the lock is taken
@@ -247,8 +249,9 @@ def test_one_client_cannot_take_the_apis_slots(
     stack: ComposeProject, hosts: list[ClientHost]
 ) -> None:
     """200 slow requests at once from one client: at most 64 or so reach the api, the
-    rest get a 429 with Retry-After at once, and the api's other slots and database
-    connections stay free for everyone else."""
+    rest get a 429 with Retry-After at once, and the api's other slots stay free for
+    everyone else. Its 64 may hold every database connection of the api (2 workers x 15):
+    the others wait for one, within DB_POOL_TIMEOUT, and are served."""
     before = workers(stack)
     with Load(stack.base_url, seconds=16) as load:
         load.sleep_until(4)
