@@ -175,16 +175,22 @@ def test_failed_migration_through_up(stack: ComposeProject, failing_migrations: 
 def test_a_release_whose_migration_fails_changes_nothing(
     stack: ComposeProject, failing_migrations: Path
 ) -> None:
-    """`make release` with the failing revision: it stops at the migration, non-zero,
-    and the old api serves on untouched, on any Compose (7b's trouble is `up`'s)."""
+    """`make release` with the failing revision: the plan (which runs each revision in a
+    transaction it rolls back) stops it first; with ANYWAY=1 it stops at the migration.
+    Non-zero both times, and the old api serves on untouched, on any Compose (7b's
+    trouble is `up`'s)."""
     before = api_container(stack)
     release = [*stack.command, "-f", str(failing_migrations)]
-    with Load(stack.base_url, seconds=14) as load:
+    with Load(stack.base_url, seconds=24) as load:
         load.sleep_until(3)
         load.mark("fault")
-        result = subprocess.run(
-            [str(ROOT / "tools" / "release.sh")], cwd=ROOT, capture_output=True, text=True,
-            env={**stack.env, "COMPOSE": " ".join(release)}, timeout=300, check=False,
+        planned, result = (
+            subprocess.run(
+                [str(ROOT / "tools" / "release.sh")], cwd=ROOT, capture_output=True,
+                text=True, timeout=300, check=False,
+                env={**stack.env, "COMPOSE": " ".join(release), "ANYWAY": anyway},
+            )
+            for anyway in ("", "1")
         )  # fmt: skip
         load.mark("failed")
     report = load.report()
@@ -195,6 +201,8 @@ def test_a_release_whose_migration_fails_changes_nothing(
         promise="non-zero at the migration; schema unchanged; the old api serves throughout",
         **failed_migration_figures(report, output, result.returncode, schema),
     )  # fmt: skip
+    assert planned.returncode != 0
+    assert "the plan says stop" in planned.stderr, planned.stderr
     assert result.returncode != 0
     assert "the migration failed: nothing else changed" in output
     assert schema[0] == HEAD_REVISION
