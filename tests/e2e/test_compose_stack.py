@@ -81,6 +81,16 @@ def test_two_migrators_run_at_once_both_exit_0_and_apply_once(stack: ComposeProj
     assert f"{HEAD_REVISION} (head)" in stack.run("migrator", "current")
 
 
+def sleeping(stack: ComposeProject, call: str) -> bool:
+    """Whether another session runs a statement containing ``call``."""
+    query = (
+        f"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{call}%'"
+        " AND pid <> pg_backend_pid()"
+    )
+    found = stack("exec", "-T", "db", "sh", "-c", f'{PSQL} -tAc "{query}"').stdout
+    return found.strip() != "0"
+
+
 def test_api_serves_while_a_migration_waits_on_a_held_lock(
     stack: ComposeProject, tmp_path: Path
 ) -> None:
@@ -106,7 +116,11 @@ def test_api_serves_while_a_migration_waits_on_a_held_lock(
             "exec", "-T", "db", "sh", "-c",
             f'{PSQL} -c "SELECT count(*) FROM users; SELECT pg_sleep(15)"',
         )  # fmt: skip
-        time.sleep(1)
+        # The blocker holds its lock on users once it sleeps (docker exec may start late).
+        give_up_at = time.monotonic() + 30
+        while not sleeping(stack, "pg_sleep(15)"):
+            assert time.monotonic() < give_up_at, "the blocking transaction never started"
+            time.sleep(0.2)
         migrator = with_revision.popen(
             "run", "--rm", "-e", "MIGRATOR_LOCK_TIMEOUT=1", "-e", "MIGRATOR_LOCK_RETRIES=10",
             "migrator", "upgrade", "head",
