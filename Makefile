@@ -135,7 +135,7 @@ lint: ## ruff (lint and format check), mypy, hadolint, haproxy -c, and the gener
 	$(UV_RUN) ruff check .
 	$(UV_RUN) ruff format --check .
 	$(UV_RUN) mypy
-	$(UV_RUN) hadolint services/Dockerfile bench/baseline/Dockerfile
+	$(UV_RUN) hadolint services/Dockerfile bench/baseline/Dockerfile bench/bare/Dockerfile
 	tls=$$(mktemp -d) && $(UV_RUN) python -m harness.tls "$$tls" >/dev/null && status=0 && \
 	for shape in production development; do \
 	  docker run --rm --network none -v "$(CURDIR)/services/proxy:/usr/local/etc/haproxy:ro" \

@@ -132,13 +132,16 @@ def compose_bench(
             service: int(container["State"]["Pid"]) for service, container in containers.items()
         }
         apps = [
-            App(OURS, f"http://{address}:{stack.port}", pids["api"]),
+            # HTTPS, the door's one port that serves the api (plain HTTP answers a 308,
+            # which wrk would count as a success).
+            App(OURS, f"https://{address}:{stack.tls_port}", pids["api"]),
             App(TUTORIAL, f"http://{address}:{tutorial_port}", pids["tutorial"]),
         ]
         for app, path, service in ((apps[0], "/readyz", "api"), (apps[1], "/", "tutorial")):
             wait_for_http(app.base_url + path, 60, describe=functools.partial(stack.logs, service))
         runtime = runtime_processes(
-            (container["Id"] for container in containers.values()), (stack.port, tutorial_port)
+            (container["Id"] for container in containers.values()),
+            (stack.port, stack.tls_port, tutorial_port),
         )
         clocks: dict[str, CpuClock] = {
             API: container_cpu(pids["api"]),

@@ -19,8 +19,8 @@ class Scenario:
     name: str
     script: str
     paths: dict[str, str]  # app -> request path (the same unless the apps differ)
-    # wrk's connections, from one address: within the proxy's per-client cap (12), past
-    # which a client's requests get 429 (services/proxy/haproxy.cfg).
+    # wrk's connections, from one address: the previous door's per-client cap (12), so
+    # figures compare across releases; the door's own is PROXY_REQUESTING_PER_ADDRESS.
     connections: int = 12
     read_share: int = 0
     # The table a pure-write scenario inserts into: every 2xx must have left a row there.

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import secrets
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench import door
 from bench.apps import LOOPBACK, App, Bench, compose_bench, host_bench
 from bench.data import pgbench_ceiling, seed
 from bench.load import EVERY_ROW, OURS, TUTORIAL, Result, Scenario, require_wrk, run_wrk, scenarios
@@ -28,6 +30,11 @@ def parse_arguments() -> argparse.Namespace:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--large", action="store_true", help="1,000,000 posts")
     size.add_argument("--smoke", action="store_true", help="a quick run of everything (CI)")
+    parser.add_argument(
+        "--door",
+        action="store_true",
+        help="what the front door costs a read (bench.door; its own options: --door --help)",
+    )
     parser.add_argument("--rounds", type=int, help="rounds (default 3; smoke 1)")
     parser.add_argument("--seconds", type=float, help="seconds per run (default 10; smoke 1)")
     parser.add_argument(
@@ -125,6 +132,9 @@ def settings_given(pairs: list[str]) -> dict[str, str]:
 
 
 def main() -> None:
+    if "--door" in sys.argv[1:]:  # its own options and report (bench.door)
+        door.main(sys.argv[1:])
+        return
     args = parse_arguments()
     users = 1_000 if args.smoke else 10_000
     posts = 5_000 if args.smoke else 1_000_000 if args.large else 100_000

@@ -42,9 +42,13 @@ class ComposeProject:
         env_file_text: str = "",
         files: tuple[str, ...] = ("compose.yaml",),
         port: int | None = None,
+        root: Path = ROOT,
     ) -> None:
         self.project = f"{prefix}-{secrets.token_hex(4)}"
         self.files = files
+        # The checkout whose compose files and build contexts these are: this one, or
+        # another release's worktree (the benchmark's previous door).
+        self.root = root
         folder = Path(tempfile.mkdtemp(prefix=f"{self.project}-"))
         # An env file of its own: the repository's .env (a developer's) must not leak in.
         self.env_file = folder / ".env"
@@ -73,7 +77,7 @@ class ComposeProject:
         self, *args: str, check: bool = True, timeout: float = 900, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [*self.command, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+            [*self.command, *args], cwd=self.root, env=self.env, capture_output=True, text=True,
             timeout=timeout, check=False, input=stdin,
         )  # fmt: skip
         if check and result.returncode != 0:
@@ -93,7 +97,7 @@ class ComposeProject:
         """``docker compose <args>`` in the background; with ``stdin``, its standard input
         is a pipe the caller writes to."""
         return subprocess.Popen(
-            [*self.command, *args], cwd=ROOT, env=self.env,
+            [*self.command, *args], cwd=self.root, env=self.env,
             stdin=subprocess.PIPE if stdin else None,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip

@@ -1,5 +1,5 @@
 """The benchmark's own parts that `make bench args=--smoke` cannot show on one machine:
-cgroup v1 and v2 alike, and the tutorial's service and image kept in step with ours."""
+cgroup v1 and v2 alike, and the other apps' services and images kept in step with ours."""
 
 from __future__ import annotations
 
@@ -65,8 +65,9 @@ def test_tutorial_service_reads_the_api_password_as_the_api_uid() -> None:
     assert not any("PASSWORD" in name for name in tutorial.get("environment", {}))
 
 
-def test_tutorial_requirements_are_pinned_to_our_lock() -> None:
-    """Both apps must run the same library versions, or the bench compares those."""
+@pytest.mark.parametrize("app", ["baseline", "bare"])
+def test_other_apps_requirements_are_pinned_to_our_lock(app: str) -> None:
+    """The apps must run the same library versions, or the bench compares those."""
     locked = {
         package["name"]: package["version"]
         for package in tomllib.loads((ROOT / "uv.lock").read_text())["package"]
@@ -74,10 +75,10 @@ def test_tutorial_requirements_are_pinned_to_our_lock() -> None:
     }
     pins = re.findall(
         r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)$",
-        (ROOT / "bench/baseline/requirements.txt").read_text(),
+        (ROOT / "bench" / app / "requirements.txt").read_text(),
         flags=re.MULTILINE,
     )
-    assert pins, "bench/baseline/requirements.txt pins nothing"
+    assert pins, f"bench/{app}/requirements.txt pins nothing"
     for name, version in pins:
         assert locked.get(name.lower()) == version, (
             f"{name}=={version}; uv.lock has {locked.get(name.lower())}"
