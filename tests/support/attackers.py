@@ -59,7 +59,7 @@ async def huge_header(host: str, port: int, mib: int) -> dict[str, Any]:
             writer.write(CHUNK)
             await writer.drain()
             sent += len(CHUNK)
-            # Over TLS, asyncio drops what is written after the peer closed, silently.
+            # A transport closing: stop (over TLS, what is written may only be buffered).
             if reader.at_eof() or answered(reader) or writer.transport.is_closing():
                 break
     except OSError:
