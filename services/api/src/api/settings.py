@@ -97,6 +97,28 @@ class ApiSettings(PublicHosts):
         "it is a 404, so the published port never shows it. The development override sets "
         "the API's own port.",
     )
+    token_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="Minutes an access token from POST /token is accepted. Short: a token "
+        "cannot be revoked one by one (a password change or the user's deletion ends them "
+        "all), so a stolen one works until it expires.",
+    )
+    token_keys_file: str = Field(
+        default="/run/secrets/token_signing_keys",
+        min_length=1,
+        description="The file of keys tokens are signed with (HS256), one `<kid> <key>` per "
+        "line, newest first: the secrets step makes it in the secrets volume, and `make "
+        "rotate-token-key` adds a newer one. Never an environment variable.",
+    )
+    password_hashes_at_once: int = Field(
+        default=2,
+        ge=1,
+        description="Argon2id hashes (a sign-up, a login, a password change) each worker "
+        "computes at once, in threads, each about 0.15 s of CPU and 64 MiB of memory; more "
+        "wait their turn, so logins never starve reads of CPU or the container of memory.",
+    )
 
     drain_file: str = Field(
         default="/tmp/api-draining",  # noqa: S108 - a tmpfs in the container

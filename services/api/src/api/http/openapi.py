@@ -24,6 +24,8 @@ def operation_id(route: APIRoute) -> str:
 
 
 ERROR_DESCRIPTIONS = {
+    401: "No bearer token, or an invalid, expired or superseded one (WWW-Authenticate: Bearer)",
+    403: "The resource belongs to another user",
     404: "Not found",
     409: "Conflict with an existing resource",
     413: "Request body too large",
