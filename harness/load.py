@@ -23,6 +23,9 @@ import httpx
 
 OK = range(200, 300)
 
+# Every created account's password (api.accounts): each create hashes it, with Argon2id.
+LOAD_PASSWORD = "load test passphrase"  # noqa: S105 - a test account's
+
 
 @dataclass(frozen=True)
 class Sample:
@@ -213,9 +216,8 @@ class Load:
 
     def create(self, client: httpx.Client) -> httpx.Request:
         name = f"load{self.tag}n{next(self.counter)}"
-        return client.build_request(
-            "POST", "/users", json={"username": name, "email": f"{name}@example.com"}
-        )
+        body = {"username": name, "email": f"{name}@example.com", "password": LOAD_PASSWORD}
+        return client.build_request("POST", "/users", json=body)
 
     def read(self, client: httpx.Client) -> httpx.Request:
         if self.ids:
@@ -271,7 +273,8 @@ class TrickledCreates:
 
     async def create(self) -> None:
         name = f"trickle{secrets.token_hex(4)}"
-        body = json.dumps({"username": name, "email": f"{name}@example.com"}).encode()
+        fields = {"username": name, "email": f"{name}@example.com", "password": LOAD_PASSWORD}
+        body = json.dumps(fields).encode()
         step = math.ceil(len(body) / self.parts)
 
         async def trickle() -> AsyncIterator[bytes]:
