@@ -75,15 +75,21 @@ def new_key_line() -> str:
 
 def ensure_token_keys(directory: Path, rotate: bool = False) -> str:
     path = directory / TOKEN_KEYS.file
-    lines = path.read_text().splitlines() if path.exists() else []
-    if lines and not rotate:
+    if path.exists() and not rotate:
         path.chmod(0o440)
         os.chown(path, TOKEN_KEYS.owner_uid, TOKEN_KEYS.reader_gid)
         return ""
-    kept = [line for line in lines if line.strip()][: KEPT_KEYS - 1]
-    write(path, "\n".join([new_key_line(), *kept]) + "\n", TOKEN_KEYS)
-    kid = path.read_text().split(" ", 1)[0]
-    return f"{'rotated' if lines else 'created'} {TOKEN_KEYS.file}: new key {kid}, {len(kept)} kept"
+    lines = []
+    if path.exists():
+        # The api's file (0440) is unreadable to this step's root, which has CHOWN but
+        # no DAC_OVERRIDE: taken back to read it; the rewrite below gives it back.
+        os.chown(path, 0, 0)
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+    newest = new_key_line()
+    write(path, "\n".join([newest, *lines[: KEPT_KEYS - 1]]) + "\n", TOKEN_KEYS)
+    kept = min(len(lines), KEPT_KEYS - 1)
+    verb = "rotated" if lines else "created"
+    return f"{verb} {TOKEN_KEYS.file}: new key {newest.split(' ', 1)[0]}, {kept} kept"
 
 
 def read_assignments(stream: TextIO) -> dict[str, str]:
