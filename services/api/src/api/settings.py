@@ -112,7 +112,7 @@ class ApiSettings(PublicHosts):
         "line, newest first: the secrets step makes it in the secrets volume, and `make "
         "rotate-token-key` adds a newer one. Never an environment variable.",
     )
-    password_hashes_at_once: int = Field(
+    argon2_hashes_at_once: int = Field(
         default=2,
         ge=1,
         description="Argon2id hashes (a sign-up, a login, a password change) each worker "

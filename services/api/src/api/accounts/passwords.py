@@ -2,7 +2,7 @@
 composition rules, the most common refused: common_passwords.txt names its source),
 and its Argon2id hash: RFC 9106's second recommended option (64 MiB, 3 passes, 4 lanes;
 pwdlib's defaults today), written out so an update cannot change them unseen. A hash
-costs about 0.15 s of CPU and 64 MiB, so at most PASSWORD_HASHES_AT_ONCE run at once
+costs about 0.15 s of CPU and 64 MiB, so at most ARGON2_HASHES_AT_ONCE run at once
 per worker, in threads: the event loop and its reads are never held.
 """
 
