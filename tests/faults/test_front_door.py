@@ -315,8 +315,10 @@ def test_more_requests_than_the_api_takes_wait_briefly_then_get_a_503(
         # Held until the attack fills the api's connections (its processes may take
         # seconds to start on a busy machine), then past DB_POOL_TIMEOUT: both queues
         # overflow however staggered the arrivals.
-        held = held_requests(stack, hosts, EACH, until_waiting=API_DB_CONNECTIONS, then_s=5.5)
-        held = [r for requests in held for r in requests]
+        each_client = held_requests(
+            stack, hosts, EACH, until_waiting=API_DB_CONNECTIONS, then_s=5.5
+        )
+        held = [r for requests in each_client for r in requests]
         end = load.mark("done")
         load.sleep_until(end + 4)
     report = load.report()
