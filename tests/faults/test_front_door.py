@@ -80,9 +80,12 @@ DB_POOL_TIMEOUT_MS = 5000  # the api's default
 def assert_served(figures: dict[str, Any], *, may_wait_for_the_pool: bool = False) -> None:
     assert figures["ordinary_requests_during"] > 50, figures
     assert figures["ordinary_failed_during"] == 0, figures
-    # Served, not merely answered: a starved api takes seconds, not tens of milliseconds;
-    # unless the attack holds every database connection, then within the pool's timeout.
-    ceiling = DB_POOL_TIMEOUT_MS if may_wait_for_the_pool else 1000
+    # Served, not merely answered: a starved api makes its clients wait many seconds (the
+    # issue's body-of-keys attack: 2.2 s, then failures); unless the attack holds every
+    # database connection, then within the pool's timeout. Loose on purpose: on a busy
+    # 2-core machine the ordinary p99 under the keys attack reached 1,023 ms with 0 failed.
+    # The figures themselves go into the fault's record (tests/faults/README.md).
+    ceiling = DB_POOL_TIMEOUT_MS if may_wait_for_the_pool else 2000
     assert figures["p99_during_ms"] < max(ceiling, 5 * figures["p99_before_ms"]), figures
 
 
