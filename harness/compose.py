@@ -138,5 +138,6 @@ class ComposeProject:
         return rendered
 
     def remove(self) -> None:
-        self("down", "-v", "--rmi", "local", "--remove-orphans", check=False)
+        # Every profile's: a monitoring network or volume would outlive the stack.
+        self("--profile", "*", "down", "-v", "--rmi", "local", "--remove-orphans", check=False)
         shutil.rmtree(self.env_file.parent, ignore_errors=True)

@@ -11,6 +11,7 @@ from typing import Any
 from harness.compose import ComposeProject
 from harness.load import Load, LoadReport
 from harness.paths import ROOT
+from tests.support.logs import log_lines
 
 ARTIFACTS = ROOT / "tests" / "artifacts" / "faults"
 
@@ -112,6 +113,12 @@ def proxy_servers(stack: ComposeProject) -> dict[str, str]:
 def addresses(stack: ComposeProject, container_id: str) -> list[str]:
     networks = stack.inspect(container_id)["NetworkSettings"]["Networks"]
     return [network["IPAddress"] for network in networks.values() if network["IPAddress"]]
+
+
+def proxy_lines(stack: ComposeProject) -> list[dict[str, Any]]:
+    """The proxy's access lines (its own notices, at start and on changes, are plain text)."""
+    log = stack.service_log("proxy")
+    return log_lines("\n".join(line for line in log.splitlines() if line.startswith("{")))
 
 
 def proxy_notices(stack: ComposeProject) -> list[str]:

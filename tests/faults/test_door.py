@@ -29,7 +29,7 @@ from tests.support.netns import ClientHost, client_hosts
 pytestmark = pytest.mark.faults
 
 REQUESTING_PER_ADDRESS = 64  # PROXY_REQUESTING_PER_ADDRESS's default
-# The netns hosts' addresses are 198.18.<n>.2: these two are the trusted balancers.
+# These two of the hosts are the trusted balancers.
 PROXY_PROTOCOL_HOST, FORWARDING_HOST = 4, 5
 
 
@@ -40,14 +40,14 @@ def hosts() -> Iterator[list[ClientHost]]:
 
 
 @pytest.fixture(scope="module")
-def generated() -> Iterator[ComposeProject]:
+def generated(hosts: list[ClientHost]) -> Iterator[ComposeProject]:
     """A stack whose certificate the secrets step makes (no TLS_DIR), which trusts two of
     the hosts as balancers: one speaking the PROXY protocol, one X-Forwarded-For."""
     with_docker_or_skip()
     stack = ComposeProject(
         prefix="door",
-        env_file_text=f"PROXY_PROTOCOL_UPSTREAMS=198.18.{PROXY_PROTOCOL_HOST}.2\n"
-        f"PROXY_FORWARDED_UPSTREAMS=198.18.{FORWARDING_HOST}.2\n",
+        env_file_text=f"PROXY_PROTOCOL_UPSTREAMS={hosts[PROXY_PROTOCOL_HOST].address}\n"
+        f"PROXY_FORWARDED_UPSTREAMS={hosts[FORWARDING_HOST].address}\n",
     )
     stack.env["TLS_DIR"] = ""  # the secrets step's certificate, in the tls volume
     try:

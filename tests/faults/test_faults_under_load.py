@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,6 +27,7 @@ from tests.faults.checks import (
     check_invariants,
     first_taken_down,
     lost_writes,
+    proxy_lines,
     proxy_notices,
     proxy_servers,
     psql,
@@ -442,6 +444,13 @@ def test_restart_api_under_load(stack: ComposeProject) -> None:
         promise="measured: what the proxy's retries absorb of a restart of every api container",
         restart_s=round(report.marks["restarted"] - report.marks["fault"], 3),
         refusal_window_s=round(report.error_span(report.marks["fault"], report.seconds), 3),
+        proxy_answers=Counter(f"{a['status']} {a['termination']}" for a in proxy_lines(stack)),
     )  # fmt: skip
-    assert set(report.errors_by_kind()) <= {"503"}, report.errors_by_kind()
+    # Mostly 503s; a request caught as every api stops may also see its connection
+    # closed (once in 2,442 in CI, never locally). Nothing else, and only meanwhile.
+    only_connection_errors(report)
+    failed = [s for s in report.samples if not s.ok]
+    assert all(
+        report.marks["fault"] <= s.started <= report.marks["restarted"] + 2 for s in failed
+    ), failed
     recovered(report, "restarted", bound=10)

@@ -22,9 +22,8 @@ import pytest
 
 from harness.compose import ComposeProject
 from harness.load import Load, LoadReport
-from tests.faults.checks import check_invariants, proxy_notices
+from tests.faults.checks import check_invariants, proxy_lines, proxy_notices
 from tests.support.attackers import SLOW_HEADERS
-from tests.support.logs import log_lines
 from tests.support.netns import ClientHost, client_hosts
 
 pytestmark = pytest.mark.faults
@@ -81,16 +80,13 @@ DB_POOL_TIMEOUT_MS = 5000  # the api's default
 def assert_served(figures: dict[str, Any], *, may_wait_for_the_pool: bool = False) -> None:
     assert figures["ordinary_requests_during"] > 50, figures
     assert figures["ordinary_failed_during"] == 0, figures
-    # Served, not merely answered: a starved api takes seconds, not tens of milliseconds;
-    # unless the attack holds every database connection, then within the pool's timeout.
-    ceiling = DB_POOL_TIMEOUT_MS if may_wait_for_the_pool else 1000
+    # Served, not merely answered: a starved api makes its clients wait many seconds (the
+    # issue's body-of-keys attack: 2.2 s, then failures); unless the attack holds every
+    # database connection, then within the pool's timeout. Loose on purpose: on a busy
+    # 2-core machine the ordinary p99 under the keys attack reached 1,023 ms with 0 failed.
+    # The figures themselves go into the fault's record (tests/faults/README.md).
+    ceiling = DB_POOL_TIMEOUT_MS if may_wait_for_the_pool else 2000
     assert figures["p99_during_ms"] < max(ceiling, 5 * figures["p99_before_ms"]), figures
-
-
-def proxy_lines(stack: ComposeProject) -> list[dict[str, Any]]:
-    """The proxy's access lines (its own notices, at start and on changes, are plain text)."""
-    log = stack.service_log("proxy")
-    return log_lines("\n".join(line for line in log.splitlines() if line.startswith("{")))
 
 
 def test_three_clients_sending_256_mib_headers(
@@ -232,12 +228,33 @@ def test_one_client_opening_connections_as_fast_as_it_can(
     assert workers(stack) == before
 
 
-def held_requests(stack: ComposeProject, attackers: list[ClientHost], each: int) -> list[Any]:
+API_DB_CONNECTIONS = 30  # the api's pool: 2 workers x DB_POOL_SIZE 15
+
+# Takes the posts table, waits (3 s at most) until {waiting} requests wait for it, then
+# keeps it {then} s more. Polled in PL/pgSQL: pg_locks is live inside a transaction.
+LOCK_POSTS = """BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE;
+DO $$ BEGIN FOR i IN 1..30 LOOP
+  EXIT WHEN (SELECT count(*) FROM pg_locks
+             WHERE relation = 'posts'::regclass AND NOT granted) >= {waiting};
+  PERFORM pg_sleep(0.1);
+END LOOP; END $$;
+SELECT pg_sleep({then}); ROLLBACK;"""
+
+
+def held_requests(
+    stack: ComposeProject,
+    attackers: list[ClientHost],
+    each: int,
+    *,
+    until_waiting: int = 0,
+    then_s: float = 4,
+) -> list[Any]:
     """``each`` requests at once from every one of ``attackers``, for a post, while the
-    posts table is locked for 4 s: they wait in the api (or in the proxy's queue). Shorter
+    posts table is locked: until ``until_waiting`` of them wait for it, then ``then_s`` s
+    more. They wait in the api (or in the proxy's queue). The default, 4 s, is shorter
     than DB_POOL_TIMEOUT (5 s): a request that waits for a database connection they hold
     gets one in time."""
-    script = "BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); ROLLBACK;"
+    script = LOCK_POSTS.format(waiting=until_waiting, then=then_s)
     as_superuser = 'exec psql -U "${POSTGRES_USER:-postgres}" -d app -c "$0"'
     locker = stack.popen("exec", "-T", "db", "sh", "-c", as_superuser, script)
     time.sleep(0.5)  # the lock is taken
@@ -298,7 +315,13 @@ def test_more_requests_than_the_api_takes_wait_briefly_then_get_a_503(
     with Load(stack.base_url, seconds=18, pause=0.05) as load:
         load.sleep_until(4)
         start = load.mark("attack")
-        held = [r for requests in held_requests(stack, hosts, EACH) for r in requests]
+        # Held until the attack fills the api's connections (its processes may take
+        # seconds to start on a busy machine), then past DB_POOL_TIMEOUT: both queues
+        # overflow however staggered the arrivals.
+        each_client = held_requests(
+            stack, hosts, EACH, until_waiting=API_DB_CONNECTIONS, then_s=5.5
+        )
+        held = [r for requests in each_client for r in requests]
         end = load.mark("done")
         load.sleep_until(end + 4)
     report = load.report()
@@ -308,7 +331,8 @@ def test_more_requests_than_the_api_takes_wait_briefly_then_get_a_503(
     check_invariants(
         stack, "12-api-slots-full", report,
         promise="a full api answers 503 with Retry-After within seconds, never hangs",
-        statuses=by_status, slowest_503_s=max(r["seconds"] for r in held if r["status"] == "503"),
+        statuses=by_status,
+        slowest_503_s=max((r["seconds"] for r in held if r["status"] == "503"), default=None),
         ordinary_during=Counter(s.outcome for s in during),
         ordinary_slowest_during_s=round(max(s.seconds for s in during), 3),
         ordinary_after=Counter(s.outcome for s in after),

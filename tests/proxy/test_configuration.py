@@ -5,6 +5,7 @@ door: tests/faults/test_door.py and test_front_door.py.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -98,3 +99,21 @@ def test_every_bad_setting_is_named_at_once() -> None:
     started = start(PROXY_HEAD_SECONDS="x", PROXY_API_SLOTS="0")
     assert "PROXY_HEAD_SECONDS" in started.stderr
     assert "PROXY_API_SLOTS" in started.stderr
+
+
+# What each of the access line's HAProxy fields can read at its widest: a redispatched
+# request's retries ("+2"), a connection never made (-1), no server ("<NOSRV>").
+WIDEST_VALUES = {
+    "%{+E}HM": "GET", "%{+E}HPO": '/a\\"b', "%ST": "503", "%ci": "2001:db8::1",
+    "%Ta": "2003", "%B": "264", "%s": "<NOSRV>", "%rc": "+2", "%ts": "SC",
+    "%Tw": "-1", "%Tc": "-1",
+}  # fmt: skip
+
+
+def test_every_access_line_is_json_whatever_its_fields_read() -> None:
+    (line_format,) = re.findall(r"^\s*log-format '(.+)'$", CONFIG, flags=re.MULTILINE)
+    line = re.sub(r"%\[[^\]]+\]", "2026-12-06T00:00:00Z", line_format)
+    for field in sorted(WIDEST_VALUES, key=len, reverse=True):
+        line = line.replace(field, WIDEST_VALUES[field])
+    assert "%" not in line, f"a field this test does not know: {line}"
+    assert json.loads(line)["retries"] == "+2"

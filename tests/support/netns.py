@@ -10,6 +10,7 @@ every client arrives from docker-proxy's one address.) Needs root: CI runs as ro
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -48,17 +49,38 @@ def with_root_or_skip() -> None:
     pytest.skip("the front door's attacks come from network namespaces, which need root")
 
 
+def free_networks(count: int) -> list[str]:
+    """``count`` /24s of 198.18.0.0/15 that no route on this machine covers. A link left by
+    an earlier run (a namespace outlives ``ip netns del`` while a process is in it) on the
+    same /24 would take the replies to a host, and its every connection would time out."""
+    command = ["ip", "-4", "-o", "route", "show", "table", "all"]
+    routes = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    taken = set(re.findall(r"\b(198\.1[89]\.\d+)\.", routes))
+    candidates = (f"198.{18 + third // 256}.{third % 256}" for third in range(512))
+    return [net for net in candidates if net not in taken][:count]
+
+
+def remove(host: ClientHost, outside: str) -> None:
+    """The namespace, whatever a timed-out attacker left running in it, and its link."""
+    pids = subprocess.run(["ip", "netns", "pids", host.namespace], capture_output=True, text=True)
+    for pid in pids.stdout.split():
+        subprocess.run(["kill", "-KILL", pid], capture_output=True, check=False)
+    subprocess.run(["ip", "link", "del", outside], capture_output=True, check=False)  # and its peer
+    subprocess.run(["ip", "netns", "del", host.namespace], capture_output=True, check=False)
+
+
 @contextmanager
 def client_hosts(count: int) -> Iterator[list[ClientHost]]:
     with_root_or_skip()
     tag = secrets.token_hex(2)
     hosts: list[ClientHost] = []
+    links: list[str] = []  # each host's link on this machine's side
     try:
-        for number in range(count):
+        for number, net in enumerate(free_networks(count)):
             namespace, outside, inside = f"atk{tag}{number}", f"va{tag}{number}", f"vb{tag}{number}"
-            net = f"198.18.{number}"
             ip("netns", "add", namespace)
             hosts.append(ClientHost(namespace, f"{net}.2", f"{net}.1"))
+            links.append(outside)
             ip("link", "add", outside, "type", "veth", "peer", "name", inside)
             ip("link", "set", inside, "netns", namespace)
             ip("addr", "add", f"{net}.1/24", "dev", outside)
@@ -69,5 +91,5 @@ def client_hosts(count: int) -> Iterator[list[ClientHost]]:
             ip("-n", namespace, "route", "add", "default", "via", f"{net}.1")
         yield hosts
     finally:
-        for host in hosts:  # the veth pair goes with its namespace
-            subprocess.run(["ip", "netns", "del", host.namespace], check=False)
+        for host, outside in zip(hosts, links, strict=True):
+            remove(host, outside)
