@@ -279,6 +279,32 @@ def claim(host: str, port: int, request_id: str, how: str, address: str) -> dict
     return {"status": head[9:12].decode(errors="replace")}
 
 
+async def guess(host: str, port: int, count: int, username: str) -> dict[str, Any]:
+    """``count`` logins as ``username`` with wrong passwords, one after another."""
+    statuses: Counter[str] = Counter()
+    retry_after = ""
+    for attempt in range(count):
+        body = f"username={username}&password=guess+number+{attempt}".encode()
+        reader, writer = await connect(host, port)
+        writer.write(
+            b"POST /token HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        head = (await reader.read()).split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+        writer.close()
+        status = head[9:12] or "nothing"
+        statuses[status] += 1
+        if status == "429" and not retry_after:
+            retry_after = next(
+                (line.split(":", 1)[1].strip() for line in head.splitlines()
+                 if line.lower().startswith("retry-after:")), "none",
+            )  # fmt: skip
+    return {"statuses": dict(statuses), "retry_after": retry_after}
+
+
 async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
     """What the mode got, as one JSON object to print (crowd prints one more first):
 
@@ -296,7 +322,8 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
     - ``dribble CONNECTIONS EVERY``: each connection sends a body's first 20 KiB, then a
       byte every EVERY seconds until it is answered;
     - ``claim REQUEST_ID --forwarded-for|--proxy-protocol ADDRESS``: one GET / over HTTPS
-      claiming to come from ADDRESS (whatever --tls says).
+      claiming to come from ADDRESS (whatever --tls says);
+    - ``guess COUNT USERNAME``: COUNT logins with wrong passwords, one after another.
     """
     if mode == "headers":
         count, mib = int(args[0]), int(args[1])
@@ -328,6 +355,8 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
         }
     if mode == "claim":
         return claim(host, port, *args)
+    if mode == "guess":
+        return await guess(host, port, int(args[0]), args[1])
     raise SystemExit(f"unknown mode {mode}")
 
 
