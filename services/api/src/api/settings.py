@@ -112,6 +112,22 @@ class ApiSettings(PublicHosts):
         "line, newest first: the secrets step makes it in the secrets volume, and `make "
         "rotate-token-key` adds a newer one. Never an environment variable.",
     )
+    login_failures_per_account: int = Field(
+        default=10,
+        ge=1,
+        description="Failed logins one client address may make on one username within "
+        "LOGIN_FAILURE_WINDOW_SECONDS: past it, that address's logins to that username get "
+        "a 429 with Retry-After until the window ends. Counted per address, so a guesser "
+        "elsewhere never locks the account's owner out; the proxy counts every login per "
+        "address (PROXY_LOGINS_PER_ADDRESS).",
+    )
+    login_failure_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=24 * 3600,
+        description="Seconds from an address's first failed login to a username until its "
+        "count of failures starts again.",
+    )
     argon2_hashes_at_once: int = Field(
         default=2,
         ge=1,
