@@ -116,6 +116,12 @@ def test_dead_workers_leave_no_files_behind_and_their_counts_stay(
     with running_api(migrated_database, log_dir, METRICS_DIR=str(metrics_dir)) as api:
         for _ in range(20):
             httpx.get(api.base_url + "/posts/1", headers={"Connection": "close"}, timeout=10)
+        # A request is counted once its answer is sent: the client may read the last one
+        # before its worker counts it, and a worker killed then would take the count along.
+        give_up_at = time.monotonic() + 10
+        while requests_total(scrape(api), "/posts/{post_id}") < 20:
+            assert time.monotonic() < give_up_at, scrape(api)
+            time.sleep(0.1)
         files_at_start = len(list(metrics_dir.glob("*.db")))
         for _ in range(3):
             os.kill(child_pids(api.process.pid)[0], signal.SIGKILL)
