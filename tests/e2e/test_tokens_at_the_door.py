@@ -1,6 +1,6 @@
 """Tokens as an attacker makes them, through compose.yaml's published HTTPS port: each
-refused with the right status and nothing written (issue 29's attack cases; the same
-against the app alone are tests/api/accounts/test_who_may_write.py)."""
+refused with the right status and nothing written (the same against the app alone:
+tests/api/accounts/test_who_may_write.py)."""
 
 from __future__ import annotations
 
