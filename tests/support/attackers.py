@@ -297,40 +297,31 @@ async def log_in(host: str, port: int, username: str, password: str) -> tuple[st
     return head, time.monotonic() - started
 
 
-async def guess(host: str, port: int, count: int, username: str) -> dict[str, Any]:
-    """``count`` logins as ``username`` with wrong passwords, one after another."""
-    statuses: Counter[str] = Counter()
-    retry_after = ""
-    for attempt in range(count):
-        head, _ = await log_in(host, port, username, f"guess+number+{attempt}")
-        status = head[9:12] or "nothing"
-        statuses[status] += 1
-        if status == "429" and not retry_after:
-            retry_after = next(
-                (line.split(":", 1)[1].strip() for line in head.splitlines()
-                 if line.lower().startswith("retry-after:")), "none",
-            )  # fmt: skip
-    return {"statuses": dict(statuses), "retry_after": retry_after}
-
-
 async def spray(host: str, port: int, count: int, at_once: int) -> dict[str, Any]:
     """``count`` logins, ``at_once`` at a time, each to a name of its own (so no name's
     count of failures refuses one before its password is hashed)."""
     statuses: Counter[str] = Counter()
     seconds: list[float] = []
+    retry_after: list[str] = []  # the first 429's
     numbers = iter(range(count))
     me = secrets.token_hex(3)
 
     async def one_after_another() -> None:
         for number in numbers:
             head, took = await log_in(host, port, f"sprayed-{me}-{number}", "wrong+guess")
-            statuses[head[9:12] or "nothing"] += 1
+            status = head[9:12] or "nothing"
+            statuses[status] += 1
             seconds.append(took)
+            if status == "429" and not retry_after:
+                retry_after.append(next(
+                    (line.split(":", 1)[1].strip() for line in head.splitlines()
+                     if line.lower().startswith("retry-after:")), "none",
+                ))  # fmt: skip
 
     await asyncio.gather(*(one_after_another() for _ in range(at_once)))
     seconds.sort()
     return {"statuses": dict(statuses), "p50_s": round(seconds[len(seconds) // 2], 3),
-            "slowest_s": round(seconds[-1], 3)}  # fmt: skip
+            "slowest_s": round(seconds[-1], 3), "retry_after": "".join(retry_after)}  # fmt: skip
 
 
 async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
@@ -351,7 +342,6 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
       byte every EVERY seconds until it is answered;
     - ``claim REQUEST_ID --forwarded-for|--proxy-protocol ADDRESS``: one GET / over HTTPS
       claiming to come from ADDRESS (whatever --tls says);
-    - ``guess COUNT USERNAME``: COUNT logins with wrong passwords, one after another;
     - ``spray COUNT AT_ONCE``: COUNT logins to names of their own, AT_ONCE at a time.
     """
     if mode == "headers":
@@ -384,8 +374,6 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
         }
     if mode == "claim":
         return claim(host, port, *args)
-    if mode == "guess":
-        return await guess(host, port, int(args[0]), args[1])
     if mode == "spray":
         return await spray(host, port, int(args[0]), int(args[1]))
     raise SystemExit(f"unknown mode {mode}")
