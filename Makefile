@@ -18,7 +18,8 @@ export GIT_REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo un
 export UV_COMPILE_BYTECODE := 1
 
 .PHONY: help up down logs ps migrate downgrade revision history current plan check seed psql \
-	release test test-quick bench lint fmt lock docs monitoring move-passwords backup restore kube-dev-secrets
+	release test test-quick bench lint fmt lock docs monitoring move-passwords backup restore kube-dev-secrets \
+	set-password rotate-token-key
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z.-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -93,6 +94,14 @@ psql: ## Open psql in the db container, as the superuser, on the application's d
 renew-certificate: ## Sign the generated certificate anew (PUBLIC_HOSTS' names), reload the proxy
 	$(COMPOSE) run --rm --no-deps secrets renew-certificate
 	$(COMPOSE) kill -s USR2 proxy
+
+set-password: ## A user's new password, printed once; ends their tokens: make set-password user=NAME [stdin=1]
+	@test -n "$(user)" || { echo 'usage: make set-password user=NAME [stdin=1] (stdin=1 reads it)'; exit 2; }
+	$(COMPOSE) run --rm --no-deps -T api python -m api.accounts.set_password $(if $(stdin),--stdin) -- '$(user)'
+
+rotate-token-key: ## A new token signing key; the previous one stays accepted until its tokens expire
+	$(COMPOSE) run --rm --no-deps secrets rotate-token-key
+	@echo "restart the api (make release) to sign with the new key; tokens signed with the old one stay valid"
 
 BACKUPS ?= backups
 backup: ## Write a consistent dump (pg_dump, custom format) to backups/app-<UTC time>.dump

@@ -13,9 +13,10 @@ from typing import Protocol
 
 from sqlalchemy.engine import URL
 
-from bench.load import pinned
+from bench.load import WRITERS, pinned
 from harness.compose import ComposeProject
 from harness.databases import connect
+from migrator.steps.seed import DEMO_PASSWORD_HASH
 
 PGBENCH_CLIENTS = 16
 
@@ -30,6 +31,9 @@ def seed_statements(users: int, posts: int) -> list[str]:
         " 'user' || g ||"
         " '@example.com', CASE WHEN g % 3 = 0 THEN 'Bio of user ' || g END"
         f" FROM generate_series(1, {users}) g",
+        # The writers (bench.load.writer_tokens): the demo password, hashed once.
+        f"UPDATE users SET password_hash = '{DEMO_PASSWORD_HASH}', token_version = 0"
+        f" WHERE username_key IN (SELECT 'user' || g FROM generate_series(1, {WRITERS}) g)",
         "INSERT INTO posts (title, content, user_id, date_posted)"
         f" SELECT 'Post ' || g, repeat('Some words of content. ', 8), 1 + (g % {users}),"
         f" timestamptz '2026-01-01' + g * interval '1 minute' FROM generate_series(1, {posts}) g",

@@ -7,11 +7,20 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+import jwt
+
+from migrator.steps.seed import DEMO_PASSWORD
+
 WRK_SCRIPTS = Path(__file__).resolve().parent / "wrk"
 OURS, TUTORIAL = "ours", "tutorial"
+# Posts are written as these users (user1 ... user16, bench.data gives them the demo
+# password), each logged in once before a run: the write path, not the login, is measured.
+WRITERS = 16
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,37 @@ def require_wrk() -> None:
         raise SystemExit("wrk is missing: apt-get install wrk")
 
 
+# Tokens live TOKEN_MINUTES (15): logged in again after 10, and not before, since the
+# door lets one address log in 30 times a minute (PROXY_LOGINS_PER_ADDRESS).
+TOKENS_FOR_SECONDS = 600
+_tokens: dict[str, tuple[float, str]] = {}
+
+
+def writer_tokens(base_url: str) -> str:
+    """``id:token`` of each writer, space-separated, for create_post.lua; ``n:-`` where the
+    app has no /token (the tutorial: anyone writes as anyone, and user n exists)."""
+    made_at, pairs = _tokens.get(base_url, (0.0, ""))
+    if time.monotonic() - made_at < TOKENS_FOR_SECONDS:
+        return pairs
+    found = []
+    with httpx.Client(base_url=base_url, verify=False, timeout=30) as client:  # noqa: S501
+        for number in range(1, WRITERS + 1):
+            answer = client.post(
+                "/token", data={"username": f"user{number}", "password": DEMO_PASSWORD}
+            )
+            if answer.status_code in (404, 405):
+                found.append(f"{number}:-")
+                continue
+            if answer.status_code != 200:
+                raise RuntimeError(
+                    f"user{number} could not log in: {answer.status_code} {answer.text}"
+                )
+            token = answer.json()["access_token"]
+            found.append(f"{jwt.decode(token, options={'verify_signature': False})['sub']}:{token}")
+    _tokens[base_url] = (time.monotonic(), " ".join(found))
+    return _tokens[base_url][1]
+
+
 def run_wrk(
     base_url: str, path: str, scenario: Scenario, seconds: float, users: int, tag: str
 ) -> Result:
@@ -112,6 +152,7 @@ def run_wrk(
         script.write((WRK_SCRIPTS / "report.lua").read_text())
     env = {
         **os.environ,
+        "BENCH_WRITERS": writer_tokens(base_url) if scenario.script == "create_post.lua" else "",
         "BENCH_PATH": path,
         "BENCH_USERS": str(users),
         "BENCH_TAG": tag,

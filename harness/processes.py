@@ -22,6 +22,7 @@ from harness.paths import ALEMBIC_INI
 from harness.postgres import free_port
 from harness.roles import API_ROLE, as_api_role, as_owner
 from migrator.run import MigratorConfig, MigratorRun
+from migrator.steps.secrets import new_key_line
 from tools.configuration import all_variables
 
 # Everything the services read; a developer's shell must not leak it into a test.
@@ -138,7 +139,10 @@ def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[Runnin
     API role (so ``database_url`` must have been migrated); stopped with SIGTERM."""
     port, metrics_port = free_port(), free_port()
     log_path = log_dir / f"api-{port}.log"
+    keys = log_dir / f"token-keys-{port}"
+    keys.write_text(new_key_line() + "\n")
     settings = {
+        "TOKEN_KEYS_FILE": str(keys),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "METRICS_PORT": str(metrics_port),
         "DRAIN_FILE": str(log_dir / f"draining-{port}"),

@@ -3,12 +3,15 @@ tests' contract: no ERROR in the database's log."""
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.engine import URL
 
 from harness.postgres import PostgresServer
 from harness.processes import RunningApi, running_api
+from tests.api.factories import AS_OWNER, create_user, log_in
 
 WORKERS = 2
 
@@ -41,3 +44,18 @@ def no_database_errors(postgres_server: PostgresServer | None, api_database: URL
     yield
     errors = errors_of(postgres_server.server_log()[already:], str(api_database.database))
     assert not errors, "the database logged:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def client(api_server: RunningApi) -> Iterator[httpx.Client]:
+    """The API's client, writing as the owner of what it writes (factories.AS_OWNER)."""
+    with httpx.Client(base_url=api_server.base_url, timeout=30, auth=AS_OWNER) as http:
+        yield http
+
+
+@pytest.fixture(scope="module")
+def account(api_server: RunningApi) -> tuple[dict[str, Any], str]:
+    """A user of the module's, and a token of theirs (an Argon2 hash per test is dear)."""
+    with httpx.Client(base_url=api_server.base_url, timeout=30) as http:
+        user = create_user(http)
+        return user, log_in(http, user["username"])

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from harness.processes import RunningApi, gunicorn_command, running_api, service_env
+from tests.api.factories import user_body
 from tests.support.logs import log_lines
 from tests.support.metrics import child_pids, requests_total, scrape
 
@@ -156,7 +157,7 @@ def test_forwarded_headers_are_believed_from_the_proxy_alone(
         httpx.Client(base_url=api.base_url, timeout=10) as client,
     ):  # fmt: skip
         for n in range(2):
-            client.post("/users", json={"username": f"fw{n}", "email": f"fw{n}@example.com"})
+            client.post("/users", json=user_body(username=f"fw{n}", email=f"fw{n}@example.com"))
         page = client.get("/users?limit=1", headers={**forwarded, "X-Request-ID": "fwd-1"})
         time.sleep(0.2)
         (line,) = [x for x in log_lines(api.log()) if x.get("request_id") == "fwd-1"]

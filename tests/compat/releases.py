@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 import tarfile
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ from harness.postgres import free_port
 from harness.processes import wait_for_http
 from harness.revisions import SCRIPTS
 from harness.roles import as_api_role
+from migrator.steps.secrets import new_key_line
 from tests.support.docker import with_docker_or_skip
 
 # The head revision of the release users run today: the upgrade test starts from its
@@ -99,8 +102,16 @@ def running_old_api(api: OldApi, database: URL) -> Iterator[RunningOldApi]:
     port = free_port()
     name = f"compat-{secrets.token_hex(4)}"
     database_url = as_api_role(database).set(drivername="postgresql")
+    # A release with accounts will not start without its token keys; one before ignores
+    # the setting.
+    keys = Path(tempfile.mkdtemp(prefix="compat-keys-"))
+    keys.chmod(0o755)
+    (keys / "token_signing_keys").write_text(new_key_line() + "\n")
+    (keys / "token_signing_keys").chmod(0o644)
     subprocess.run(
         ["docker", "run", "-d", "--rm", "--name", name, "--network", "host",
+         "-v", f"{keys}:/run/compat-keys:ro",
+         "-e", "TOKEN_KEYS_FILE=/run/compat-keys/token_signing_keys",
          "-e", f"DATABASE_URL={database_url.render_as_string(hide_password=False)}",
          "-e", f"GUNICORN_BIND=127.0.0.1:{port}", "-e", "WEB_CONCURRENCY=1", api.image],
         check=True, capture_output=True,
@@ -114,3 +125,4 @@ def running_old_api(api: OldApi, database: URL) -> Iterator[RunningOldApi]:
             ["docker", "logs", name], capture_output=True, text=True
         ).stderr
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        shutil.rmtree(keys, ignore_errors=True)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 MAX_ID = 2**63 - 1
+PASSWORD = "smoke test passphrase"
 
 
 class Smoke:
@@ -25,6 +26,15 @@ class Smoke:
         return response.json() if response.content else None
 
 
+def create(client: httpx.Client, body: dict[str, Any]) -> httpx.Response:
+    """POST /users with a password; again without, for an api from before accounts
+    (which refuses the unknown field)."""
+    response = client.post("/users", json={**body, "password": PASSWORD})
+    if response.status_code == 422 and '"password"' in response.text:
+        response = client.post("/users", json=body)
+    return response
+
+
 def contract_smoke(base_url: str) -> list[str]:
     """Create, read, list with paging, update, delete, a duplicate and a missing user;
     the failures, if any."""
@@ -33,17 +43,24 @@ def contract_smoke(base_url: str) -> list[str]:
     with httpx.Client(base_url=base_url, timeout=15) as client:
         smoke.expect(client.get("/readyz"), 200, "ready")
         user = smoke.expect(
-            client.post("/users", json={"username": name, "email": f"{name}@example.com"}),
+            create(client, {"username": name, "email": f"{name}@example.com"}),
             201, "create a user",
         )  # fmt: skip
         if user is None:
             return smoke.failures
         user_id = user["id"]
+        # An api with accounts (POST /token) writes only with the owner's token; one from
+        # before them has no /token (404) and ignores the header.
+        login = client.post("/token", data={"username": name, "password": PASSWORD})
+        if login.status_code != 404:
+            token = smoke.expect(login, 200, "log in")
+            if token is not None:
+                client.headers["Authorization"] = f"Bearer {token['access_token']}"
         read = smoke.expect(client.get(f"/users/{user_id}"), 200, "read the user")
         if read is not None and read["username"] != name:
             smoke.failures.append(f"read the user: got {read}")
         duplicate = {"username": name, "email": f"other-{name}@example.com"}
-        smoke.expect(client.post("/users", json=duplicate), 409, "a taken username")
+        smoke.expect(create(client, duplicate), 409, "a taken username")
 
         posts = [
             smoke.expect(

@@ -21,6 +21,7 @@ from harness.databases import connect
 from harness.processes import alembic, running_api
 from shared_models.post import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH
 from shared_models.user import BIO_MAX_LENGTH, EMAIL_MAX_LENGTH, USERNAME_MAX_LENGTH
+from tests.api.factories import PASSWORD
 from tests.compat.releases import (
     PREVIOUS_RELEASE_HEAD,
     OldApi,
@@ -115,10 +116,19 @@ def test_a_database_the_previous_release_filled_upgrades_and_serves_every_row(
         listed = client.get("/users", params={"limit": 100}).json()
         assert [user["id"] for user in listed] == [user["id"] for user in users]
         for name in TAKEN_NOW:
-            taken = client.post("/users", json={"username": name, "email": f"{len(name)}@x.org"})
+            body = {"username": name, "email": f"{len(name)}@x.org", "password": PASSWORD}
+            taken = client.post("/users", json=body)
             assert taken.status_code == 409, (name, taken.text)
-        refused = client.post("/users", json={"username": "Zoe\u202e", "email": "z@x.org"})
+        body = {"username": "Zoe\u202e", "email": "z@x.org", "password": PASSWORD}
+        refused = client.post("/users", json=body)
         assert refused.status_code == 422, refused.text
+        # Users from before accounts have no password: none logs them in, none writes.
+        for user in users:
+            login = client.post("/token", data={"username": user["username"], "password": ""})
+            assert login.status_code in (401, 422), login.text
+            login = client.post("/token", data={"username": user["username"], "password": PASSWORD})
+            assert login.status_code == 401, login.text
+        assert client.delete(f"/users/{users[0]['id']}").status_code == 401
 
     before = table_rows(empty_database)
     alembic(empty_database, "downgrade", PREVIOUS_RELEASE_HEAD)

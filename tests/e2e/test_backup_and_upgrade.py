@@ -17,6 +17,7 @@ import pytest
 from harness.compose import ComposeProject
 from harness.paths import ROOT
 from harness.revisions import HEAD_REVISION
+from tests.api.factories import bearer, log_in, user_body
 from tests.support.docker import with_docker_or_skip
 from tests.support.logs import log_lines
 
@@ -70,8 +71,12 @@ def test_a_backup_restored_into_new_volumes_serves_the_same_rows(
     stack("up", "--build", "--wait")
     with httpx.Client(base_url=stack.base_url, timeout=30) as client:
         for i in range(5):
-            user = client.post("/users", json={"username": f"kept{i}", "email": f"k{i}@x.org"})
-            client.post(f"/users/{user.json()['id']}/posts", json={"title": "t", "content": "c"})
+            user = client.post("/users", json=user_body(username=f"kept{i}", email=f"k{i}@x.org"))
+            client.post(
+                f"/users/{user.json()['id']}/posts",
+                json={"title": "t", "content": "c"},
+                headers=bearer(log_in(client, f"kept{i}")),
+            )
     before = everything(stack.base_url)
 
     make(stack, "backup", BACKUPS=str(tmp_path))
@@ -146,7 +151,7 @@ def test_a_volume_and_env_file_from_before_upgrade_on_the_next_make_up(
     with httpx.Client(base_url=stack.base_url, timeout=30) as client:
         (user,) = [u for u in client.get("/users").json() if u["username"] == "veteran"]
         assert client.get(f"/users/{user['id']}").status_code == 200
-        rookie = client.post("/users", json={"username": "rookie", "email": "r@x.org"})
+        rookie = client.post("/users", json=user_body(username="rookie", email="r@x.org"))
         assert rookie.status_code == 201, rookie.text
     assert psql(stack, OWNERS, user="app") == "app_owner"
     for container in stack.container_ids():

@@ -17,6 +17,7 @@ import pytest
 from harness.compose import ComposeProject
 from harness.load import percentile
 from harness.revisions import BEFORE_HEAD, HEAD_REVISION
+from tests.api.factories import bearer, log_in, user_body
 from tests.support.scratch_migrations import ScratchMigrations
 
 pytestmark = pytest.mark.e2e
@@ -43,10 +44,13 @@ def test_each_step_ran_once_and_exited_0_before_the_next_started(stack: ComposeP
 
 def test_the_readme_flow_keeps_data_across_migrations_and_restarts(stack: ComposeProject) -> None:
     with httpx.Client(base_url=stack.base_url, timeout=30) as client:
-        user = client.post("/users", json={"username": "ada", "email": "ada@example.com"})
+        user = client.post("/users", json=user_body(username="ada", email="ada@example.com"))
         assert user.status_code == 201, user.text
         user_id = user.json()["id"]
-        post = client.post(f"/users/{user_id}/posts", json={"title": "Hi", "content": "First"})
+        token = bearer(log_in(client, "ada"))
+        post = client.post(
+            f"/users/{user_id}/posts", json={"title": "Hi", "content": "First"}, headers=token
+        )
         assert post.status_code == 201, post.text
 
     downgraded = stack.run("migrator", "downgrade", "-1")
@@ -110,7 +114,7 @@ def test_api_serves_while_a_migration_waits_on_a_held_lock(
     override.write_text(f"services:\n  migrator:\n    volumes:\n      - {mount}\n")
     with_revision = stack.with_file(override)
     with httpx.Client(base_url=stack.base_url, timeout=30) as client:
-        user = client.post("/users", json={"username": "lock", "email": "lock@example.com"})
+        user = client.post("/users", json=user_body(username="lock", email="lock@example.com"))
         user_id = user.json()["id"]
         blocker = stack.popen(
             "exec", "-T", "db", "sh", "-c",

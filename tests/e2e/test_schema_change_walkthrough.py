@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from harness.paths import ROOT
+from tests.api.factories import bearer, log_in, user_body
 from tests.docs.runners import DEVELOPMENT_FILES, Target
 from tests.support.docker import with_docker_or_skip
 
@@ -104,12 +105,16 @@ def test_the_loop_of_the_page(walked: tuple[Path, Target]) -> None:
     assert "No new upgrade operations detected" in make(copy, target, "check")
     with httpx.Client(base_url=f"http://127.0.0.1:{target.port}", timeout=30) as client:
         # The development api reloads on the edits; the door sends it traffic once ready.
-        body = {"username": "walker", "email": "walker@example.com", "location": "Lyon"}
+        body = user_body(username="walker", email="walker@example.com", location="Lyon")
         created = client.post("/users", json=body)
         assert created.status_code == 201, created.text
         user = created.json()
         assert user["location"] == "Lyon"
-        changed = client.patch(f"/users/{user['id']}", json={"location": "Turin"})
+        changed = client.patch(
+            f"/users/{user['id']}",
+            json={"location": "Turin"},
+            headers=bearer(log_in(client, "walker")),
+        )
         assert changed.json()["location"] == "Turin"
         assert client.get(f"/users/{user['id']}").json()["location"] == "Turin"
     assert "Running downgrade" in make(copy, target, "downgrade")

@@ -15,6 +15,7 @@ import pytest
 from harness.compose import ComposeProject
 from harness.paths import ROOT
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
+from tests.api.factories import PASSWORD, log_in, user_body
 from tests.support.logs import log_lines
 
 pytestmark = pytest.mark.e2e
@@ -63,7 +64,7 @@ def test_no_password_is_in_any_containers_configuration(
     httpx.get(stack.base_url + "/readyz", timeout=10)
     for container in stack.container_ids():
         inspected = json.dumps(stack.inspect(container))
-        for password in passwords:
+        for password in [*passwords, PASSWORD]:
             assert password not in inspected, f"a password is in docker inspect of {container}"
         environment = stack.inspect(container)["Config"]["Env"]
         assert not [line for line in environment if line.split("=")[0].endswith("PASSWORD")]
@@ -108,12 +109,17 @@ def test_no_password_is_in_any_image(stack: ComposeProject, passwords: list[str]
 
 def test_no_password_is_in_any_log(stack: ComposeProject, passwords: list[str]) -> None:
     with httpx.Client(base_url=stack.base_url, timeout=10) as client:
-        client.post("/users", json={"username": "logged", "email": "logged@example.com"})
+        created = client.post("/users", json=user_body(username="logged"))
+        assert created.status_code == 201, created.text
+        log_in(client, "logged")
         client.get("/users/999999")
     stack.run("migrator", "current")
     logs = stack.logs()
     for password in passwords:
         assert password not in logs
+    # Nor an account's password, or its hash (api.accounts).
+    assert PASSWORD not in logs
+    assert "$argon2" not in logs
 
 
 @pytest.mark.parametrize("service", OUR_SERVICES)

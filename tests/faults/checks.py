@@ -24,8 +24,9 @@ def psql(stack: ComposeProject, sql: str) -> str:
 
 
 def lost_writes(stack: ComposeProject, acknowledged: set[int]) -> set[int]:
-    """The ids a create answered 2xx with that are not in the database."""
-    present = {int(line) for line in psql(stack, "SELECT id FROM users").split()}
+    """The ids a create (harness.load: a post) answered 2xx with that are not in the
+    database."""
+    present = {int(line) for line in psql(stack, "SELECT id FROM posts").split()}
     return acknowledged - present
 
 

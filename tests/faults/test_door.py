@@ -29,6 +29,7 @@ from tests.support.netns import ClientHost, client_hosts
 pytestmark = pytest.mark.faults
 
 REQUESTING_PER_ADDRESS = 64  # PROXY_REQUESTING_PER_ADDRESS's default
+LOGINS_PER_ADDRESS = 30  # PROXY_LOGINS_PER_ADDRESS's default, a minute
 # These two of the hosts are the trusted balancers.
 PROXY_PROTOCOL_HOST, FORWARDING_HOST = 4, 5
 
@@ -236,6 +237,39 @@ def test_two_stacks_side_by_side_on_one_host(generated: ComposeProject) -> None:
             assert answer.status_code == 200
     finally:
         second.remove()
+
+
+def test_a_guesser_is_stopped_at_the_door_while_another_address_logs_in(
+    generated: ComposeProject, hosts: list[ClientHost], tmp_path: Path
+) -> None:
+    """POST /token: PROXY_LOGINS_PER_ADDRESS logins a minute from one address, then the
+    proxy's own 429, before the api checks a password; another address logs in. Each
+    guess is at a name of its own, so the api's count per name (10) never answers first."""
+    guesses, name, password = 45, "door-guessed", "a door-guessed passphrase"
+    url = f"https://localhost:{generated.tls_port}"
+    with httpx.Client(
+        base_url=url, verify=str(authority(generated, tmp_path)), timeout=30
+    ) as client:
+        body = {"username": name, "email": f"{name}@example.com", "password": password}
+        assert client.post("/users", json=body).status_code == 201
+        guesser = hosts[1].popen(
+            "tests.support.attackers", "--tls", "spray", hosts[1].gateway,
+            str(generated.tls_port), str(guesses), "1",
+        )  # fmt: skip
+        result = json.loads(guesser.communicate(timeout=180)[0])
+        login = client.post("/token", data={"username": name, "password": password})
+    time.sleep(0.3)
+    checked = [
+        line for line in log_lines(generated.service_log("api"))
+        if line.get("route") == "/token" and line.get("client") == hosts[1].address
+    ]  # fmt: skip
+    record("door-login-guesses-one-address", {**result, "checked_by_the_api": len(checked)})
+    # Counted over a sliding minute: exactly the limit, give or take a period's edge.
+    assert LOGINS_PER_ADDRESS <= result["statuses"]["401"] <= LOGINS_PER_ADDRESS + 2, result
+    assert result["statuses"]["429"] == guesses - result["statuses"]["401"], result
+    assert result["retry_after"] == "60", result
+    assert len(checked) == result["statuses"]["401"]  # the refused never reached the api
+    assert login.status_code == 200, login.text
 
 
 def test_a_limit_set_in_env_takes_effect_and_a_bad_one_stops_the_proxy(

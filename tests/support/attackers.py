@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import socket
 import ssl
 import sys
@@ -279,6 +280,50 @@ def claim(host: str, port: int, request_id: str, how: str, address: str) -> dict
     return {"status": head[9:12].decode(errors="replace")}
 
 
+async def log_in(host: str, port: int, username: str, password: str) -> tuple[str, float]:
+    """One POST /token on a connection of its own: the answer's head, and its seconds."""
+    started = time.monotonic()
+    body = f"username={username}&password={password}".encode()
+    reader, writer = await connect(host, port)
+    writer.write(
+        b"POST /token HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    head = (await reader.read()).split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+    writer.close()
+    return head, time.monotonic() - started
+
+
+async def spray(host: str, port: int, count: int, at_once: int) -> dict[str, Any]:
+    """``count`` logins, ``at_once`` at a time, each to a name of its own (so no name's
+    count of failures refuses one before its password is hashed)."""
+    statuses: Counter[str] = Counter()
+    seconds: list[float] = []
+    retry_after: list[str] = []  # the first 429's
+    numbers = iter(range(count))
+    me = secrets.token_hex(3)
+
+    async def one_after_another() -> None:
+        for number in numbers:
+            head, took = await log_in(host, port, f"sprayed-{me}-{number}", "wrong+guess")
+            status = head[9:12] or "nothing"
+            statuses[status] += 1
+            seconds.append(took)
+            if status == "429" and not retry_after:
+                retry_after.append(next(
+                    (line.split(":", 1)[1].strip() for line in head.splitlines()
+                     if line.lower().startswith("retry-after:")), "none",
+                ))  # fmt: skip
+
+    await asyncio.gather(*(one_after_another() for _ in range(at_once)))
+    seconds.sort()
+    return {"statuses": dict(statuses), "p50_s": round(seconds[len(seconds) // 2], 3),
+            "slowest_s": round(seconds[-1], 3), "retry_after": "".join(retry_after)}  # fmt: skip
+
+
 async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
     """What the mode got, as one JSON object to print (crowd prints one more first):
 
@@ -296,7 +341,8 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
     - ``dribble CONNECTIONS EVERY``: each connection sends a body's first 20 KiB, then a
       byte every EVERY seconds until it is answered;
     - ``claim REQUEST_ID --forwarded-for|--proxy-protocol ADDRESS``: one GET / over HTTPS
-      claiming to come from ADDRESS (whatever --tls says).
+      claiming to come from ADDRESS (whatever --tls says);
+    - ``spray COUNT AT_ONCE``: COUNT logins to names of their own, AT_ONCE at a time.
     """
     if mode == "headers":
         count, mib = int(args[0]), int(args[1])
@@ -328,6 +374,8 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
         }
     if mode == "claim":
         return claim(host, port, *args)
+    if mode == "spray":
+        return await spray(host, port, int(args[0]), int(args[1]))
     raise SystemExit(f"unknown mode {mode}")
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,7 +26,7 @@ from fastapi.routing import APIRoute
 from api.http.ids import MAX_ID
 from api.main import ROUTERS
 from harness.processes import RunningApi
-from tests.api.factories import unique
+from tests.api.factories import PASSWORD, unique
 
 # openapi-python-client names the package after the document's title, "Users and posts API".
 PACKAGE = "users_and_posts_api_client"
@@ -104,7 +105,11 @@ def next_after(link: str, limit: int) -> int:
 def test_a_generated_client_drives_the_api(generated: Path, api_server: RunningApi) -> None:
     # Imported here, once the fixture generated the package: mypy checked it above, and
     # this repository's mypy cannot see it.
-    from users_and_posts_api_client import Client  # type: ignore[import-not-found]
+    from users_and_posts_api_client import (  # type: ignore[import-not-found]
+        AuthenticatedClient,
+        Client,
+    )
+    from users_and_posts_api_client.api.accounts import log_in  # type: ignore[import-not-found]
     from users_and_posts_api_client.api.posts import (  # type: ignore[import-not-found]
         create_post,
         delete_post,
@@ -119,6 +124,7 @@ def test_a_generated_client_drives_the_api(generated: Path, api_server: RunningA
         update_user,
     )
     from users_and_posts_api_client.models import (  # type: ignore[import-not-found]
+        BodyLogIn,
         ErrorOut,
         PostCreate,
         PostOut,
@@ -129,7 +135,14 @@ def test_a_generated_client_drives_the_api(generated: Path, api_server: RunningA
 
     def new_user() -> UserCreate:
         name = unique("client")
-        return UserCreate(username=name, email=f"{name}@example.com")
+        return UserCreate(username=name, email=f"{name}@example.com", password=PASSWORD)
+
+    def as_owner(client: Any, user: Any) -> Any:
+        """A client carrying the user's token, got through the typed log_in."""
+        form = BodyLogIn(username=user.username, password=PASSWORD)
+        token = log_in.sync(client=client, body=form)
+        assert token.token_type == "bearer", token
+        return AuthenticatedClient(base_url=api_server.base_url, token=token.access_token)
 
     # An undocumented status raises instead of parsing to None.
     with Client(base_url=api_server.base_url, raise_on_unexpected_status=True) as client:
@@ -157,12 +170,15 @@ def test_a_generated_client_drives_the_api(generated: Path, api_server: RunningA
         assert pages[0] == ours[:2]
         assert all(len(page_ids) == 2 for page_ids in pages[:-1])
 
-        changed = update_user.sync(client=client, user_id=user.id, body=UserUpdate(bio="Hi"))
+        owner = as_owner(client, user)
+        refused = update_user.sync_detailed(client=client, user_id=user.id, body=UserUpdate())
+        assert refused.status_code == HTTPStatus.UNAUTHORIZED
+        changed = update_user.sync(client=owner, user_id=user.id, body=UserUpdate(bio="Hi"))
         assert isinstance(changed, UserOut)
         assert (changed.username, changed.bio) == (user.username, "Hi")
 
         post = create_post.sync(
-            client=client, user_id=user.id, body=PostCreate(title="Hello", content="First post")
+            client=owner, user_id=user.id, body=PostCreate(title="Hello", content="First post")
         )
         assert isinstance(post, PostOut)
         assert post.user_id == user.id
@@ -177,17 +193,17 @@ def test_a_generated_client_drives_the_api(generated: Path, api_server: RunningA
         assert missing.status_code == HTTPStatus.NOT_FOUND
         assert missing.parsed == ErrorOut(detail="User not found")
 
-        taken = UserCreate(username=user.username, email=f"other-{user.email}")
+        taken = UserCreate(username=user.username, email=f"other-{user.email}", password=PASSWORD)
         duplicate = create_user.sync_detailed(client=client, body=taken)
         assert duplicate.status_code == HTTPStatus.CONFLICT
         assert isinstance(duplicate.parsed, ErrorOut)
         assert duplicate.parsed.detail == "username is already taken"
 
-        deleted = delete_post.sync_detailed(client=client, post_id=post.id)
+        deleted = delete_post.sync_detailed(client=owner, post_id=post.id)
         assert deleted.status_code == HTTPStatus.NO_CONTENT
         assert list_user_posts.sync(client=client, user_id=user.id) == []
 
-        for user_id in ours:
-            gone = delete_user.sync_detailed(client=client, user_id=user_id)
+        for each in (user, *others):
+            gone = delete_user.sync_detailed(client=as_owner(client, each), user_id=each.id)
             assert gone.status_code == HTTPStatus.NO_CONTENT
         assert get_user.sync(client=client, user_id=user.id) == ErrorOut(detail="User not found")

@@ -22,14 +22,14 @@ from harness.processes import alembic, running_api
 from harness.revisions import revision_before, revision_named
 from harness.roles import as_owner
 from tests.api.db.conftest import dsn
-from tests.api.factories import create_post, create_user, unique
+from tests.api.factories import AS_OWNER, create_post, create_user, unique, user_body
 
 
 def test_schema_behind_the_code_is_503_saying_so(empty_database: URL, log_dir: Path) -> None:
     alembic(empty_database, "upgrade", "head")
     with (
         running_api(empty_database, log_dir) as api,
-        httpx.Client(base_url=api.base_url, timeout=30) as client,
+        httpx.Client(base_url=api.base_url, timeout=30, auth=AS_OWNER) as client,
     ):
         user = create_user(client)
         # Back to before "add user bio": users.bio is gone.
@@ -38,7 +38,9 @@ def test_schema_behind_the_code_is_503_saying_so(empty_database: URL, log_dir: P
         for response in (
             client.get(f"/users/{user['id']}"),
             client.get("/users"),
-            client.post("/users", json={"username": unique(), "email": f"{unique()}@example.com"}),
+            client.post(
+                "/users", json=user_body(username=unique(), email=f"{unique()}@example.com")
+            ),
             client.get("/readyz"),
         ):
             assert response.status_code == 503, response.text
@@ -64,7 +66,7 @@ def test_readiness_leaves_no_statement_clock_running_on_its_connection(
             migrated_database, log_dir, DB_STATEMENT_TIMEOUT="0.5",
             WEB_CONCURRENCY="1", DB_POOL_SIZE="1", DB_POOL_MAX_OVERFLOW="0",
         ) as api,
-        httpx.Client(base_url=api.base_url, timeout=15) as client,
+        httpx.Client(base_url=api.base_url, timeout=15, auth=AS_OWNER) as client,
     ):  # fmt: skip
         # One worker, one connection: every request shares it. Each statement once, so
         # all of them are in its statement cache.
@@ -147,7 +149,7 @@ def probed_api(
 ) -> Iterator[httpx.Client]:
     with (
         running_api(pool_database, tmp_path_factory.mktemp("readyz"), WEB_CONCURRENCY="1") as api,
-        httpx.Client(base_url=api.base_url, timeout=30) as client,
+        httpx.Client(base_url=api.base_url, timeout=30, auth=AS_OWNER) as client,
     ):
         yield client
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from harness.processes import RunningApi, running_api
-from tests.api.factories import unique
+from tests.api.factories import PASSWORD, unique
 
 MIB = 1024 * 1024
 
@@ -20,7 +20,8 @@ MIB = 1024 * 1024
 def padded_user(size: int) -> bytes:
     """A valid create-user body of exactly ``size`` bytes (JSON allows the padding)."""
     name = unique()
-    body = f'{{"username": "{name}", "email": "{name}@example.com"}}'.encode()
+    text = f'{{"username": "{name}", "email": "{name}@example.com", "password": "{PASSWORD}"}}'
+    body = text.encode()
     return body[:-1] + b" " * (size - len(body)) + b"}"
 
 

@@ -16,7 +16,7 @@ from harness.databases import connect
 from harness.processes import running_api
 from harness.roles import as_owner
 from shared_models import Base
-from tests.api.factories import create_user, unique
+from tests.api.factories import create_user, unique, user_body
 
 UNIQUE, FOREIGN_KEY, CHECK = "23505", "23503", "23514"
 
@@ -105,13 +105,13 @@ def test_whatever_unique_constraints_the_database_has_the_409_names_the_field(
         httpx.Client(base_url=api.base_url, timeout=30) as client,
     ):
         user = create_user(client)
-        same_email = client.post("/users", json={"username": unique(), "email": user["email"]})
+        same_email = client.post("/users", json=user_body(username=unique(), email=user["email"]))
         assert (same_email.status_code, same_email.json()) == (
             409,
             {"detail": "email is already taken"},
         )
         same_name = client.post(
-            "/users", json={"username": user["username"], "email": f"{unique()}@example.com"}
+            "/users", json=user_body(username=user["username"], email=f"{unique()}@example.com")
         )
         assert (same_name.status_code, same_name.json()) == (
             409,

@@ -4,6 +4,7 @@ a real browser that can reach nothing but this machine renders every operation."
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import shutil
 import struct
@@ -22,6 +23,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from api.http.docs import ASSETS_URL
 from harness.paths import ROOT
 from harness.processes import RunningApi
+from tests.api.factories import PASSWORD, create_user
 from tests.support.browser import OfflineChromium, offline_chromium_or_skip, static_site
 
 ARTIFACTS = ROOT / "tests" / "artifacts"  # git-ignored: for a person to look at
@@ -281,3 +283,40 @@ def png_facts(png: bytes) -> tuple[tuple[int, int], int]:
             pixels += png[position + 8 : position + 8 + length]
         position += 12 + length
     return (width, height), len(set(zlib.decompress(pixels)))
+
+
+def test_the_authorize_button_logs_in_offline_and_its_token_writes(
+    api_server: RunningApi, browser: OfflineChromium
+) -> None:
+    """/docs' Authorize: Swagger UI's OAuth2 password flow, what its dialog runs, in the
+    browser that reaches nothing but this machine, gets a token from POST /token; the
+    token Swagger UI then holds changes the user."""
+    with httpx.Client(base_url=api_server.base_url, timeout=30) as client:
+        user = create_user(client)
+    scheme = "OAuth2PasswordBearer"
+    with browser.page(api_server.base_url + "/docs") as page:
+        page.wait_for(
+            f"typeof ui !== 'undefined' && ui.specSelectors.securityDefinitions()?.has('{scheme}')"
+        )
+        # The dialog's own definition: one per OAuth2 flow, as Swagger UI splits them.
+        definition = (
+            f"ui.authSelectors.definitionsToAuthorize()"
+            f".find(d => d.has('{scheme}')).get('{scheme}')"
+        )
+        login = {"name": scheme, "username": user["username"], "password": PASSWORD,
+                 "passwordType": "request-body", "clientId": "", "clientSecret": ""}  # fmt: skip
+        page.evaluate(
+            f"ui.authActions.authorizePassword({{...{json.dumps(login)}, scopes: [],"
+            f" schema: {definition}}}), true"
+        )
+        held = f"ui.authSelectors.authorized().getIn(['{scheme}', 'token', 'access_token'])"
+        page.wait_for(held)
+        headers = f"{{'Content-Type': 'application/json', Authorization: 'Bearer ' + {held}}}"
+        status = page.evaluate(
+            f"fetch('/users/{user['id']}', {{method: 'PATCH', headers: {headers},"
+            " body: JSON.stringify({bio: 'docs'})}).then(answer => answer.status)"
+        )
+    assert status == 200
+    assert (
+        httpx.get(f"{api_server.base_url}/users/{user['id']}", timeout=10).json()["bio"] == "docs"
+    )

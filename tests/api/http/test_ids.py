@@ -1,11 +1,13 @@
 """Ids and paging numbers in paths and query strings (api.ids): anything but plain decimal
 digits of a positive integer that fits a bigint is a 422, and changes nothing."""
 
+from typing import Any
+
 import httpx
 import pytest
 
 from api.http.ids import decimal_digits
-from tests.api.factories import create_post, create_user
+from tests.api.factories import bearer, create_post, create_user, log_in
 
 NOT_PLAIN_DIGITS = ["1.0", "+1", "01", "1_000", "\uff11", " 1", "1e0", "0x1"]
 
@@ -28,10 +30,17 @@ NOT_PLAIN_DIGITS = ["1.0", "+1", "01", "1_000", "\uff11", " 1", "1e0", "0x1"]
     ],
 )
 def test_ids_that_are_not_positive_integers_are_422(
-    client: httpx.Client, bad_id: str, method: str, template: str
+    client: httpx.Client,
+    account: tuple[dict[str, Any], str],
+    bad_id: str,
+    method: str,
+    template: str,
 ) -> None:
     body = {"title": "t", "content": "c"} if method == "POST" else {}
-    response = client.request(method, template.format(bad_id), json=body)
+    # With a valid token: without one, a write is a 401 before its id is read.
+    response = client.request(
+        method, template.format(bad_id), json=body, headers=bearer(account[1])
+    )
     assert response.status_code == 422, response.text
     assert response.json()["detail"]
 
@@ -42,7 +51,8 @@ def test_a_number_spelled_otherwise_touches_nothing(client: httpx.Client, spelli
     user = create_user(client)
     post = create_post(client, user["id"])
     one = spelling.replace("1", str(post["id"])) if spelling != "\uff11" else spelling
-    assert client.delete(f"/posts/{one}").status_code == 422
+    token = log_in(client, user["username"])
+    assert client.delete(f"/posts/{one}", headers=bearer(token)).status_code == 422
     assert client.get(f"/posts/{post['id']}").json() == post
 
 

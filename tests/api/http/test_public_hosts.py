@@ -6,6 +6,7 @@ import pytest
 
 from api.http.public_hosts import allowed, host_name
 from harness.processes import RunningApi
+from tests.api.factories import user_body
 
 
 @pytest.mark.parametrize(
@@ -81,7 +82,7 @@ def test_another_host_is_a_400_that_shows_no_host(
 def test_links_and_redirects_use_the_host_asked_for(api_server: RunningApi) -> None:
     with httpx.Client(base_url=api_server.base_url, timeout=10) as client:
         for _ in range(2):
-            client.post("/users", json={"username": f"h{_}x", "email": f"h{_}x@example.com"})
+            client.post("/users", json=user_body(username=f"h{_}x", email=f"h{_}x@example.com"))
         page = client.get("/users?limit=1", headers={"Host": "localhost:8000"})
         assert page.links["next"]["url"].startswith("http://localhost:8000/users?")
         redirect = client.get("/users/", headers={"Host": "localhost:8000"})

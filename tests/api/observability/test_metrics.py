@@ -35,7 +35,7 @@ def test_one_scrape_counts_every_request_of_every_worker(api_database: URL, tmp_
         no_keep_alive = httpx.Limits(max_keepalive_connections=0)
         with httpx.Client(base_url=api.base_url, limits=no_keep_alive, timeout=10) as client:
             for _ in range(requests):
-                client.get("/posts/1")
+                client.get("/posts/9223372036854775807")  # never a post: a 404
         samples = scrape(api)
         assert requests_total(samples, "/posts/{post_id}") == requests
         assert workers_that_counted(metrics_dir, "/posts/{post_id}") == WORKERS

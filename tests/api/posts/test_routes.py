@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from api.http.ids import MAX_ID
-from tests.api.factories import create_post, create_user
+from tests.api.factories import bearer, create_post, create_user
 
 # The route tests' contract (tests/api/conftest.py): no ERROR in the database's log.
 pytestmark = pytest.mark.usefixtures("no_database_errors")
@@ -29,10 +29,14 @@ def test_create_returns_201_with_server_time(client: httpx.Client) -> None:
     assert client.get(f"/posts/{post['id']}").json() == post
 
 
-def test_create_for_unknown_user_is_404_and_creates_nothing(client: httpx.Client) -> None:
-    response = client.post("/users/9223372036854775807/posts", json={"title": "t", "content": "c"})
-    assert response.status_code == 404
-    assert response.json() == {"detail": "User not found"}
+def test_create_for_unknown_user_is_403_and_creates_nothing(
+    client: httpx.Client, account: tuple[dict[str, Any], str]
+) -> None:
+    """Only a user posts as themselves: no user but the URL's has its token (403)."""
+    body = {"title": "t", "content": "c"}
+    url = "/users/9223372036854775807/posts"
+    response = client.post(url, json=body, headers=bearer(account[1]))
+    assert response.status_code == 403
     assert client.get("/posts", params={"user_id": 9223372036854775807}).json() == []
 
 
@@ -86,9 +90,12 @@ def test_patch_invalid_is_422(client: httpx.Client, body: Any) -> None:
     assert client.get(f"/posts/{post['id']}").json() == post
 
 
-def test_patch_and_delete_unknown_post_are_404(client: httpx.Client) -> None:
-    assert client.patch("/posts/9223372036854775807", json={"title": "x"}).status_code == 404
-    assert client.delete("/posts/9223372036854775807").status_code == 404
+def test_patch_and_delete_unknown_post_are_404(
+    client: httpx.Client, account: tuple[dict[str, Any], str]
+) -> None:
+    url, auth = "/posts/9223372036854775807", bearer(account[1])
+    assert client.patch(url, json={"title": "x"}, headers=auth).status_code == 404
+    assert client.delete(url, headers=auth).status_code == 404
 
 
 def test_delete_is_204_and_leaves_the_author(client: httpx.Client) -> None:

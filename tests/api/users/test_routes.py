@@ -14,7 +14,15 @@ from api.users.schemas import UserOut
 from harness.databases import connect
 from harness.processes import RunningApi
 from shared_models.identity import username_key
-from tests.api.factories import assert_validation_error, create_post, create_user, unique
+from tests.api.factories import (
+    PASSWORD,
+    assert_validation_error,
+    bearer,
+    create_post,
+    create_user,
+    unique,
+    user_body,
+)
 
 # The route tests' contract (tests/api/conftest.py): no ERROR in the database's log.
 pytestmark = pytest.mark.usefixtures("no_database_errors")
@@ -22,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("no_database_errors")
 
 def test_create_returns_201_and_the_user(client: httpx.Client) -> None:
     name = unique()
-    response = client.post("/users", json={"username": name, "email": f"{name}@example.com"})
+    response = client.post("/users", json=user_body(username=name, email=f"{name}@example.com"))
     assert response.status_code == 201
     body = response.json()
     assert set(body) == set(UserOut.model_fields)
@@ -42,7 +50,7 @@ def test_create_accepts_a_bio(client: httpx.Client) -> None:
 def test_taken_username_is_409_saying_username(client: httpx.Client) -> None:
     user = create_user(client)
     response = client.post(
-        "/users", json={"username": user["username"], "email": f"{unique()}@example.com"}
+        "/users", json=user_body(username=user["username"], email=f"{unique()}@example.com")
     )
     assert response.status_code == 409
     assert response.json() == {"detail": "username is already taken"}
@@ -50,7 +58,7 @@ def test_taken_username_is_409_saying_username(client: httpx.Client) -> None:
 
 def test_taken_email_is_409_saying_email(client: httpx.Client) -> None:
     user = create_user(client)
-    response = client.post("/users", json={"username": unique(), "email": user["email"]})
+    response = client.post("/users", json=user_body(username=unique(), email=user["email"]))
     assert response.status_code == 409
     assert response.json() == {"detail": "email is already taken"}
 
@@ -58,17 +66,31 @@ def test_taken_email_is_409_saying_email(client: httpx.Client) -> None:
 @pytest.mark.parametrize(
     "body",
     [
-        {"email": "no-username@example.com"},
-        {"username": "no-email"},
-        {"username": "", "email": "empty@example.com"},
-        {"username": "x" * 51, "email": "long@example.com"},
-        {"username": "bad-email", "email": "not-an-email"},
-        {"username": "long-email", "email": "a" * 110 + "@example.com"},
-        {"username": "long-bio", "email": "bio@example.com", "bio": "b" * 251},
-        {"username": "nul\x00byte", "email": "nul@example.com"},
-        {"username": "nul-bio", "email": "nul-bio@example.com", "bio": "a\x00b"},
-        {"username": "extra", "email": "extra@example.com", "is_admin": True},
-        {"username": 7, "email": "number@example.com"},
+        {"email": "no-username@example.com", "password": PASSWORD},
+        {"username": "no-email", "password": PASSWORD},
+        {"username": "", "email": "empty@example.com", "password": PASSWORD},
+        {"username": "x" * 51, "email": "long@example.com", "password": PASSWORD},
+        {"username": "bad-email", "email": "not-an-email", "password": PASSWORD},
+        {"username": "long-email", "email": "a" * 110 + "@example.com", "password": PASSWORD},
+        {
+            "username": "long-bio",
+            "email": "bio@example.com",
+            "bio": "b" * 251,
+            "password": PASSWORD,
+        },
+        {"username": "nul\x00byte", "email": "nul@example.com", "password": PASSWORD},
+        {
+            "username": "nul-bio",
+            "email": "nul-bio@example.com",
+            "bio": "a\x00b",
+            "password": PASSWORD,
+        },
+        {"username": "extra", "email": "extra@example.com", "is_admin": True, "password": PASSWORD},
+        {"username": 7, "email": "number@example.com", "password": PASSWORD},
+        {"username": "no-password", "email": "no-password@example.com", "password": None},
+        {"username": "short-password", "email": "short@example.com", "password": "seven77"},
+        {"username": "common-password", "email": "common@example.com", "password": "Password1"},
+        {"username": "long-password", "email": "long-pw@example.com", "password": "p" * 129},
     ],
 )
 def test_invalid_input_is_422_and_creates_nothing(client: httpx.Client, body: Any) -> None:
@@ -81,7 +103,7 @@ def test_invalid_input_is_422_and_creates_nothing(client: httpx.Client, body: An
 
 def test_username_of_exactly_50_characters_is_accepted(client: httpx.Client) -> None:
     name = unique()[:12] + "x" * 38
-    response = client.post("/users", json={"username": name, "email": f"{unique()}@example.com"})
+    response = client.post("/users", json=user_body(username=name, email=f"{unique()}@example.com"))
     assert response.status_code == 201, response.text
 
 
@@ -140,7 +162,7 @@ def test_a_nul_byte_in_the_bio_is_a_validation_error_of_that_field(
     """PostgreSQL text cannot hold NUL: refused by the API, in the documented 422 shape,
     not by the database."""
     name = unique()
-    body = {"username": name, "email": f"{name}@example.com", "bio": "a\x00b"}
+    body = user_body(username=name, email=f"{name}@example.com", bio="a\x00b")
     if method == "POST":
         response = client.post("/users", json=body)
     else:
@@ -156,8 +178,11 @@ def test_patch_to_a_taken_email_is_409(client: httpx.Client) -> None:
     assert client.get(f"/users/{second['id']}").json() == second
 
 
-def test_patch_unknown_user_is_404(client: httpx.Client) -> None:
-    assert client.patch("/users/9223372036854775807", json={"bio": "x"}).status_code == 404
+def test_patch_of_an_unknown_user_is_another_users_403(
+    client: httpx.Client, account: tuple[dict[str, Any], str]
+) -> None:
+    url, auth = "/users/9223372036854775807", bearer(account[1])
+    assert client.patch(url, json={"bio": "x"}, headers=auth).status_code == 403
 
 
 def test_delete_is_204_and_cascades_to_the_posts(client: httpx.Client) -> None:
@@ -183,10 +208,12 @@ def test_delete_removes_that_user_and_their_posts_and_nothing_else(client: httpx
         assert client.get(f"/posts/{post['id']}").json() == post
 
 
-def test_delete_unknown_user_is_404(client: httpx.Client) -> None:
-    response = client.delete("/users/9223372036854775807")
-    assert response.status_code == 404
-    assert response.json() == {"detail": "User not found"}
+def test_delete_of_an_unknown_user_is_another_users_403(
+    client: httpx.Client, account: tuple[dict[str, Any], str]
+) -> None:
+    response = client.delete("/users/9223372036854775807", headers=bearer(account[1]))
+    assert response.status_code == 403
+    assert response.json() == {"detail": "This belongs to another user"}
 
 
 def test_list_is_a_json_array_ordered_by_id(client: httpx.Client) -> None:
@@ -208,18 +235,19 @@ def test_user_posts_lists_only_theirs_and_404s_for_unknown(client: httpx.Client)
 
 def test_usernames_and_emails_are_unique_regardless_of_case(client: httpx.Client) -> None:
     name = unique("Case")
-    first = client.post("/users", json={"username": name, "email": f"{name}@Example.com"})
+    first = client.post("/users", json=user_body(username=name, email=f"{name}@Example.com"))
     assert first.status_code == 201
     assert first.json()["username"] == name  # stored as given
     assert first.json()["email"] == f"{name}@example.com"  # (the domain, as email-validator has it)
 
-    same_name = client.post("/users", json={"username": name.lower(), "email": f"{unique()}@x.org"})
+    body = user_body(username=name.lower(), email=f"{unique()}@x.org")
+    same_name = client.post("/users", json=body)
     assert (same_name.status_code, same_name.json()) == (
         409,
         {"detail": "username is already taken"},
     )
     same_email = client.post(
-        "/users", json={"username": unique(), "email": f"{name.upper()}@EXAMPLE.COM"}
+        "/users", json=user_body(username=unique(), email=f"{name.upper()}@EXAMPLE.COM")
     )
     assert (same_email.status_code, same_email.json()) == (
         409,
@@ -239,9 +267,8 @@ def test_twenty_simultaneous_creates_of_one_username_give_one_201(api_server: Ru
     def create(attempt: int) -> httpx.Response:
         with httpx.Client(base_url=api_server.base_url, timeout=30) as client:
             start.wait()
-            return client.post(
-                "/users", json={"username": username, "email": f"{username}-{attempt}@example.com"}
-            )
+            email = f"{username}-{attempt}@example.com"
+            return client.post("/users", json=user_body(username=username, email=email))
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         responses = list(pool.map(create, range(20)))
@@ -266,7 +293,7 @@ def test_twenty_simultaneous_creates_differing_only_by_case_give_one_201(
     def create(number: int) -> httpx.Response:
         with httpx.Client(base_url=api_server.base_url, timeout=30) as client:
             start.wait()
-            body = {"username": spellings[number], "email": f"{base}-{number}@example.com"}
+            body = user_body(username=spellings[number], email=f"{base}-{number}@example.com")
             return client.post("/users", json=body)
 
     with ThreadPoolExecutor(max_workers=20) as pool:
@@ -311,7 +338,7 @@ def test_a_username_that_could_pass_for_another_is_422_saying_why(
 ) -> None:
     user = create_user(client)
     for response in (
-        client.post("/users", json={"username": name, "email": f"{unique()}@example.com"}),
+        client.post("/users", json=user_body(username=name, email=f"{unique()}@example.com")),
         client.patch(f"/users/{user['id']}", json={"username": name}),
     ):
         assert_validation_error(response, "username")
@@ -345,7 +372,7 @@ def test_names_that_look_alike_are_one_user_shown_as_first_given(
     user = create_user(client, username=first + tag)
     other = create_user(client)
     taken = (
-        client.post("/users", json={"username": second + tag, "email": f"{unique()}@x.org"}),
+        client.post("/users", json=user_body(username=second + tag, email=f"{unique()}@x.org")),
         client.patch(f"/users/{other['id']}", json={"username": second + tag}),
     )
     for response in taken:
@@ -375,7 +402,7 @@ def test_an_email_local_part_is_at_most_64_bytes(
     client: httpx.Client, local: str, status: int
 ) -> None:
     email = f"{local}@{unique()}.example.com"
-    response = client.post("/users", json={"username": unique(), "email": email})
+    response = client.post("/users", json=user_body(username=unique(), email=email))
     assert response.status_code == status, response.text
     if status == 422:
         assert_validation_error(response, "email")

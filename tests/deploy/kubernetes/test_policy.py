@@ -388,7 +388,7 @@ def test_only_dev_makes_secrets_and_from_generated_files(rendered: Rendered) -> 
         assert not secrets, "production Secrets are created outside git"
         return
     names = {secret["metadata"]["name"].rsplit("-", 1)[0] for secret in secrets}
-    assert names == {"db-superuser", "db-owner", "db-api"}
+    assert names == {"db-superuser", "db-owner", "db-api", "api-token-keys"}
     kustomization = yaml.safe_load((DEPLOY / "overlays/dev/kustomization.yaml").read_text())
     for generator in kustomization["secretGenerator"]:
         for source in generator["files"]:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from migrator.steps.secrets import SECRETS, ensure, read_assignments
+from api.accounts.tokens import read_keys
+from migrator.steps.secrets import SECRETS, TOKEN_KEYS, ensure, ensure_token_keys, read_assignments
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +75,22 @@ def test_the_directory_is_writable_by_its_owner_alone(tmp_path: Path) -> None:
     directory.chmod(0o777)
     ensure(directory, {})
     assert stat.S_IMODE(directory.stat().st_mode) == 0o755, oct(directory.stat().st_mode)
+
+
+def test_the_token_keys_are_made_once_and_a_rotation_keeps_the_previous(tmp_path: Path) -> None:
+    """The api's signing keys: made once; a rotation puts a new key first and keeps the
+    one before it (its tokens stay valid until they expire), never more than two."""
+    tmp_path.chmod(0o755)
+    path = tmp_path / TOKEN_KEYS.file
+    assert ensure_token_keys(tmp_path).startswith("created")
+    first = read_keys(path)
+    assert ensure_token_keys(tmp_path) == ""
+    assert read_keys(path) == first
+    ensure_token_keys(tmp_path, rotate=True)
+    second = read_keys(path)
+    assert list(second)[1:] == list(first)
+    assert len(next(iter(second.values()))) >= 43  # 256 bits, urlsafe base64
+    ensure_token_keys(tmp_path, rotate=True)
+    assert list(read_keys(path))[1:] == list(second)[:1]
+    mode = stat.S_IMODE(path.stat().st_mode)
+    assert (mode, path.stat().st_uid) == (0o440, TOKEN_KEYS.owner_uid)

@@ -65,3 +65,13 @@ def test_seed_gives_the_same_rows_on_every_database(
         assert len(rows[0]) == USERS * POSTS_PER_USER
     finally:
         drop_database(other)
+
+
+def test_the_demo_password_logs_in_and_its_hash_is_the_apis() -> None:
+    """The hash seed writes is of the password the docs state, with the api's parameters."""
+    from api.accounts.passwords import HASHER
+    from migrator.steps.seed import DEMO_PASSWORD, DEMO_PASSWORD_HASH
+
+    valid, rehashed = HASHER.verify_and_update(DEMO_PASSWORD, DEMO_PASSWORD_HASH)
+    assert valid
+    assert rehashed is None  # made with the parameters the api hashes with today

@@ -15,3 +15,11 @@ for name in postgres_password owner_db_password api_db_password; do
     echo "created deploy/kubernetes/overlays/dev/secrets/$name"
   fi
 done
+# The api's token signing key, as compose's secrets step writes it: "<kid> <key>".
+if [ ! -s secrets/token_signing_keys ]; then
+  kid=$(LC_ALL=C tr -dc 'a-f0-9' </dev/urandom | head -c 16)
+  key=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 43)
+  printf '%s %s\n' "$kid" "$key" >secrets/token_signing_keys.new
+  mv secrets/token_signing_keys.new secrets/token_signing_keys
+  echo "created deploy/kubernetes/overlays/dev/secrets/token_signing_keys"
+fi

@@ -6,11 +6,15 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from importlib.metadata import version
+from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
+from api.accounts import routes as accounts_routes
+from api.accounts.passwords import Hashing
+from api.accounts.tokens import KeyRing
 from api.db.gauges import sample_pool_gauges
 from api.db.pool import Pool
 from api.health import routes as health_routes
@@ -33,7 +37,12 @@ from shared_models.startup import Settings, start
 
 # Every route of the API's document (the OpenAPI and client tests walk these); /metrics
 # is Prometheus's, outside the document.
-ROUTERS = (health_routes.router, users_routes.router, posts_routes.router)
+ROUTERS = (
+    health_routes.router,
+    accounts_routes.router,
+    users_routes.router,
+    posts_routes.router,
+)
 ALL_ROUTERS = (*ROUTERS, metrics_routes.router)
 # What each resource answers for its constraints, by name.
 CONSTRAINT_ANSWERS = {**user_writes.CONSTRAINT_ANSWERS, **post_writes.CONSTRAINT_ANSWERS}
@@ -45,10 +54,13 @@ def lifespan_of(database_settings: ApiDatabaseSettings, api_settings: ApiSetting
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[AppState]:
         # Opened here, in the worker, so no pool is ever shared across a fork.
+        # The keys first: a worker without them fails to start, rather than answer 500s.
+        keys = KeyRing(Path(api_settings.token_keys_file), api_settings.token_minutes)
+        hashing = Hashing(api_settings.argon2_hashes_at_once)
         pool = await Pool.open(database_settings, api_settings)
         record_build(api_settings.build_revision)
         sampler = asyncio.create_task(sample_pool_gauges(pool))
-        yield {"pool": pool, "settings": api_settings}
+        yield {"pool": pool, "settings": api_settings, "keys": keys, "hashing": hashing}
         sampler.cancel()
         with suppress(asyncio.CancelledError):
             await sampler

@@ -97,6 +97,44 @@ class ApiSettings(PublicHosts):
         "it is a 404, so the published port never shows it. The development override sets "
         "the API's own port.",
     )
+    token_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="Minutes an access token from POST /token is accepted. Short: a token "
+        "cannot be revoked one by one (a password change or the user's deletion ends them "
+        "all), so a stolen one works until it expires.",
+    )
+    token_keys_file: str = Field(
+        default="/run/secrets/token_signing_keys",
+        min_length=1,
+        description="The file of keys tokens are signed with (HS256), one `<kid> <key>` per "
+        "line, newest first: the secrets step makes it in the secrets volume, and `make "
+        "rotate-token-key` adds a newer one. Never an environment variable.",
+    )
+    login_failures_per_account: int = Field(
+        default=10,
+        ge=1,
+        description="Failed logins one client address may make on one username within "
+        "LOGIN_FAILURE_WINDOW_SECONDS: past it, that address's logins to that username get "
+        "a 429 with Retry-After until the window ends. Counted per address, so a guesser "
+        "elsewhere never locks the account's owner out; the proxy counts every login per "
+        "address (PROXY_LOGINS_PER_ADDRESS).",
+    )
+    login_failure_window_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=24 * 3600,
+        description="Seconds from an address's first failed login to a username until its "
+        "count of failures starts again.",
+    )
+    argon2_hashes_at_once: int = Field(
+        default=2,
+        ge=1,
+        description="Argon2id hashes (a sign-up, a login, a password change) each worker "
+        "computes at once, in threads, each about 0.15 s of CPU and 64 MiB of memory; more "
+        "wait their turn, so logins never starve reads of CPU or the container of memory.",
+    )
 
     drain_file: str = Field(
         default="/tmp/api-draining",  # noqa: S108 - a tmpfs in the container

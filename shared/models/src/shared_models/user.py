@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Identity, Index, String, Text, func
+from sqlalchemy import BigInteger, Identity, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared_models.base import Base
@@ -28,6 +28,12 @@ class User(Base):
     )
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
     bio: Mapped[str | None] = mapped_column(String(BIO_MAX_LENGTH))
+    # An account's Argon2id hash (PHC string, api.accounts.passwords); NULL for a user
+    # made before accounts, who cannot log in. Never shown, never logged.
+    password_hash: Mapped[str | None] = mapped_column(Text, info={"hidden": True})
+    # Raised by every password change: a token carries the value it was issued under,
+    # and a write whose token's differs is refused (api.accounts.tokens). NULL reads 0.
+    token_version: Mapped[int | None] = mapped_column(Integer, info={"hidden": True})
 
     # passive_deletes: the database's ON DELETE CASCADE removes the posts; the ORM
     # must not load them first just to delete them one by one.

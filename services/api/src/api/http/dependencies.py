@@ -7,6 +7,8 @@ from typing import Annotated, TypedDict
 
 from fastapi import Depends, Request
 
+from api.accounts.passwords import Hashing
+from api.accounts.tokens import KeyRing
 from api.db.pool import Pool
 from api.settings import ApiSettings
 
@@ -16,6 +18,8 @@ class AppState(TypedDict):
 
     pool: Pool
     settings: ApiSettings
+    keys: KeyRing
+    hashing: Hashing
 
 
 # async def: FastAPI runs a plain def dependency in a thread, a cost on every request.
@@ -29,5 +33,17 @@ async def get_settings(request: Request) -> ApiSettings:
     return settings
 
 
+async def get_keys(request: Request) -> KeyRing:
+    keys: KeyRing = request.state.keys
+    return keys
+
+
+async def get_hashing(request: Request) -> Hashing:
+    hashing: Hashing = request.state.hashing
+    return hashing
+
+
 PoolDep = Annotated[Pool, Depends(get_pool)]
+KeysDep = Annotated[KeyRing, Depends(get_keys)]
+HashingDep = Annotated[Hashing, Depends(get_hashing)]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]

@@ -24,9 +24,13 @@ def operation_id(route: APIRoute) -> str:
 
 
 ERROR_DESCRIPTIONS = {
+    401: "No bearer token, or an invalid, expired or superseded one (WWW-Authenticate: Bearer)",
+    403: "The resource belongs to another user",
     404: "Not found",
     409: "Conflict with an existing resource",
     413: "Request body too large",
+    429: "Too many failed logins to this account from this address; "
+    "retry after the Retry-After seconds",
     503: "Database unavailable, too slow, or its schema is behind the API; "
     "retry after the Retry-After seconds",
 }
@@ -37,8 +41,8 @@ def documented(*codes: int) -> dict[int | str, dict[str, Any]]:
     responses: dict[int | str, dict[str, Any]] = {
         code: {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[code]} for code in codes
     }
-    if 503 in responses:
-        responses[503]["headers"] = {
+    for code in {429, 503} & responses.keys():
+        responses[code]["headers"] = {
             "Retry-After": {
                 "description": "Seconds to wait before retrying.",
                 "schema": {"type": "integer"},

@@ -7,6 +7,7 @@ from asyncpg import Connection, Record
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter, WithJsonSchema
 
+from api.accounts.security import Account, require_owner
 from api.db.keyset import PAGE_BYTES
 from api.http.dependencies import PoolDep
 from api.http.ids import AuthorId, PostId, UserId
@@ -40,12 +41,16 @@ AuthorFilter = Annotated[
 @router.post(
     "/users/{user_id}/posts",
     summary="Create a post by a user",
+    description="Needs that user's token: only the author posts as themselves.",
     status_code=status.HTTP_201_CREATED,
     response_model=PostOut,
-    responses=documented(404, 413, 503),
+    responses=documented(401, 403, 413, 503),
 )
-async def create_post(user_id: UserId, body: PostCreate, pool: PoolDep) -> Response:
-    row = await writes.create_post(pool, user_id, body.model_dump())
+async def create_post(
+    user_id: UserId, body: PostCreate, pool: PoolDep, account: Account
+) -> Response:
+    require_owner(account, user_id)
+    row = await writes.create_post(pool, account, body.model_dump())
     return row_response(row, "User", status.HTTP_201_CREATED)
 
 
@@ -97,23 +102,28 @@ async def get_post(post_id: PostId, pool: PoolDep) -> Response:
 @router.patch(
     "/posts/{post_id}",
     summary="Change a post's title or content",
+    description="Needs its author's token.",
     response_model=PostOut,
-    responses=documented(404, 413, 503),
+    responses=documented(401, 403, 404, 413, 503),
 )
-async def update_post(post_id: PostId, body: PostUpdate, pool: PoolDep) -> Response:
+async def update_post(
+    post_id: PostId, body: PostUpdate, pool: PoolDep, account: Account
+) -> Response:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
+        await writes.refused(pool, post_id, account)
         return await get_post(post_id, pool)
-    return row_response(await writes.update_post(pool, post_id, changes), "Post")
+    return row_response(await writes.update_post(pool, post_id, account, changes), "Post")
 
 
 @router.delete(
     "/posts/{post_id}",
     summary="Delete a post",
+    description="Needs its author's token.",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=documented(404, 503),
+    responses=documented(401, 403, 404, 503),
 )
-async def delete_post(post_id: PostId, pool: PoolDep) -> Response:
-    found(await writes.delete_post(pool, post_id), "Post")
+async def delete_post(post_id: PostId, pool: PoolDep, account: Account) -> Response:
+    await writes.delete_post(pool, post_id, account)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

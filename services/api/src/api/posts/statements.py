@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, exists, func, insert, select, update
 
+from api.accounts.statements import HOLDS_TOKEN
 from api.db.columns import shown, written
 from api.db.keyset import keyset
 from api.db.query import Query, compiled
@@ -31,27 +32,41 @@ POSTS_BY_USER_PAGE = in_use(
     compiled(keyset(POST_COLUMNS, Post.id, Post.user_id == bindparam("user_id"), size=POST_BYTES))
 )
 # The author's row is read and kept (FOR KEY SHARE: it cannot be deleted meanwhile), so
-# an unknown author writes nothing, and no foreign key error.
+# an unknown author writes nothing, and no foreign key error; nor does a token issued
+# before the author's last password change.
 CREATE_POST = in_use(
     compiled(
         insert(Post)
         .from_select(
             list(written(Post)),
             select(*(author_or_given(name) for name in written(Post)))
-            .where(User.id == bindparam("user_id"))
+            .where(User.id == bindparam("user_id"), HOLDS_TOKEN)
             .with_for_update(read=True, key_share=True),
         )
         .returning(*POST_COLUMNS)
     )
 )
+# A post changes only by its author, under a token still valid: in the write itself.
+BY_ITS_AUTHOR: ColumnElement[bool] = Post.user_id == bindparam("author")
+AUTHOR_HOLDS_TOKEN = exists().where(User.id == bindparam("author"), HOLDS_TOKEN)
 DELETE_POST = in_use(
-    compiled(delete(Post).where(Post.id == bindparam("post_id")).returning(Post.id))
+    compiled(
+        delete(Post)
+        .where(Post.id == bindparam("post_id"), BY_ITS_AUTHOR, AUTHOR_HOLDS_TOKEN)
+        .returning(Post.id)
+    )
 )
+# Why a change of a post wrote nothing: no such post, or another author's.
+POST_AUTHOR = in_use(compiled(select(Post.user_id).where(Post.id == bindparam("post_id"))))
 
 
 def updating_post(changes: dict[str, Any]) -> Query:
     """An UPDATE of the columns a PATCH body sets: which varies, so it is built per
     request (PATCH is the rare write)."""
     values: dict[str, Any] = {name: bindparam(name) for name in changes}
-    statement = update(Post).where(Post.id == bindparam("post_id")).values(values)
+    statement = (
+        update(Post)
+        .where(Post.id == bindparam("post_id"), BY_ITS_AUTHOR, AUTHOR_HOLDS_TOKEN)
+        .values(values)
+    )
     return compiled(statement.returning(*POST_COLUMNS))

@@ -2,15 +2,16 @@
 
 from fastapi import APIRouter, Request, Response, status
 
-from api.http.dependencies import PoolDep
+from api.accounts.security import Account, require_owner
+from api.http.dependencies import HashingDep, PoolDep
 from api.http.ids import UserId
 from api.http.openapi import documented
 from api.http.paging import NEXT_LINK_HEADER, PageQuery, page_response
-from api.http.responses import found, row_response
+from api.http.responses import row_response
 from api.http.strict_json import StrictJsonRoute
 from api.users import writes
 from api.users.schemas import UserCreate, UserOut, UserUpdate
-from api.users.statements import DELETE_USER, USER_BY_ID, USERS_PAGE
+from api.users.statements import USER_BY_ID, USERS_PAGE
 
 router = APIRouter(tags=["users"], route_class=StrictJsonRoute)
 
@@ -22,8 +23,10 @@ router = APIRouter(tags=["users"], route_class=StrictJsonRoute)
     response_model=UserOut,
     responses=documented(409, 413, 503),
 )
-async def create_user(body: UserCreate, pool: PoolDep) -> Response:
-    row = await writes.create_user(pool, body.model_dump())
+async def create_user(body: UserCreate, pool: PoolDep, hashing: HashingDep) -> Response:
+    fields = body.model_dump(exclude={"password"})
+    fields["password_hash"] = await hashing.hash(body.password.get_secret_value())
+    row = await writes.create_user(pool, fields)
     return row_response(row, "User", status.HTTP_201_CREATED)
 
 
@@ -49,26 +52,35 @@ async def get_user(user_id: UserId, pool: PoolDep) -> Response:
 
 @router.patch(
     "/users/{user_id}",
-    summary="Change a user's username, email or bio",
-    description="Only the fields sent change; `bio: null` clears the bio.",
+    summary="Change a user's username, email, bio or password",
+    description="Only the fields sent change; `bio: null` clears the bio. Needs this "
+    "user's token; a new password ends every token issued before it.",
     response_model=UserOut,
-    responses=documented(404, 409, 413, 503),
+    responses=documented(401, 403, 409, 413, 503),
 )
-async def update_user(user_id: UserId, body: UserUpdate, pool: PoolDep) -> Response:
-    changes = body.model_dump(exclude_unset=True)
+async def update_user(
+    user_id: UserId, body: UserUpdate, pool: PoolDep, hashing: HashingDep, account: Account
+) -> Response:
+    require_owner(account, user_id)
+    changes = body.model_dump(exclude_unset=True, exclude={"password"})
+    if body.password is not None:
+        changes["password_hash"] = await hashing.hash(body.password.get_secret_value())
     if not changes:
+        await writes.require_valid_token(pool, user_id, account.version)
         return await get_user(user_id, pool)
-    return row_response(await writes.update_user(pool, user_id, changes), "User")
+    row = await writes.update_user(pool, user_id, changes, account.version)
+    return row_response(row, "User")
 
 
 @router.delete(
     "/users/{user_id}",
     summary="Delete a user and their posts",
+    description="Needs this user's token; every token of the user ends with it.",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=documented(404, 503),
+    responses=documented(401, 403, 503),
 )
-async def delete_user(user_id: UserId, pool: PoolDep) -> Response:
-    # The posts go by ON DELETE CASCADE, inside this one statement.
-    found(await pool.fetchrow(DELETE_USER, user_id=user_id), "User")
+async def delete_user(user_id: UserId, pool: PoolDep, account: Account) -> Response:
+    require_owner(account, user_id)
+    await writes.delete_user(pool, user_id, account.version)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

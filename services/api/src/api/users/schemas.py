@@ -2,8 +2,10 @@
 
 from typing import Annotated
 
-from pydantic import AfterValidator, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, EmailStr, Field, SecretStr, StringConstraints
 
+from api.accounts.passwords import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from api.accounts.passwords import refusal as password_refusal
 from api.http.schemas import NO_NUL, OMITTED, Input, Output, Update
 from shared_models.identity import refusal
 from shared_models.user import BIO_MAX_LENGTH, EMAIL_MAX_LENGTH, USERNAME_MAX_LENGTH
@@ -39,10 +41,34 @@ Email = Annotated[
 Bio = Annotated[str, StringConstraints(max_length=BIO_MAX_LENGTH, pattern=NO_NUL)]
 
 
+def acceptable(password: SecretStr) -> SecretStr:
+    why = password_refusal(password.get_secret_value())
+    if why is not None:
+        raise ValueError(why)
+    return password
+
+
+# SecretStr: never shown by a repr or a log line. Its bounds are checked by
+# ``acceptable``, in words that never repeat it; the document states them.
+Password = Annotated[
+    SecretStr,
+    AfterValidator(acceptable),
+    Field(
+        json_schema_extra={
+            "minLength": PASSWORD_MIN_LENGTH,
+            "maxLength": PASSWORD_MAX_LENGTH,
+            "format": "password",
+            "writeOnly": True,
+        }
+    ),
+]
+
+
 class UserCreate(Input):
     username: Username
     email: Email
     bio: Bio | None = None
+    password: Password
 
 
 class UserUpdate(Update):
@@ -51,6 +77,8 @@ class UserUpdate(Update):
     username: Annotated[Username | None, OMITTED] = None
     email: Annotated[Email | None, OMITTED] = None
     bio: Bio | None = None  # null clears the bio
+    # A new password ends every token issued before it.
+    password: Annotated[Password | None, OMITTED] = None
 
 
 class UserOut(Output):

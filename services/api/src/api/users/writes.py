@@ -9,13 +9,14 @@ from typing import Any
 from asyncpg import Record
 from fastapi import HTTPException, status
 
+from api.accounts.security import unauthorized
+from api.accounts.statements import ACCOUNT_VERSION
 from api.db.pool import Pool
 from api.http.database_errors import Answer
-from api.http.responses import found
 from api.users.statements import (
     CREATE_USER,
+    DELETE_USER,
     UNIQUE,
-    USER_EXISTS,
     USER_TAKEN,
     updating_user,
 )
@@ -47,7 +48,7 @@ def with_username_key(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create_user(pool: Pool, fields: dict[str, Any]) -> Record:
-    values = with_username_key(fields)
+    values = {**with_username_key(fields), "token_version": 0}
     for _ in range(ATTEMPTS):
         row = await pool.fetchrow(CREATE_USER, **values)
         if row is not None:
@@ -56,18 +57,36 @@ async def create_user(pool: Pool, fields: dict[str, Any]) -> Record:
     raise HTTPException(status.HTTP_409_CONFLICT, CONFLICT)
 
 
-async def update_user(pool: Pool, user_id: int, fields: dict[str, Any]) -> Record:
+async def require_valid_token(pool: Pool, user_id: int, claimed_version: int) -> None:
+    """A 401 when the token's user is gone, or its password changed since the token."""
+    row = await pool.fetchrow(ACCOUNT_VERSION, account_id=user_id)
+    if row is None or row[0] != claimed_version:
+        raise unauthorized()
+
+
+async def update_user(
+    pool: Pool, user_id: int, fields: dict[str, Any], claimed_version: int
+) -> Record:
+    """The user as changed, by the owner of a token issued under ``claimed_version``."""
     changes = with_username_key(fields)
     statement = updating_user(changes)
     for _ in range(ATTEMPTS):
-        row = await pool.fetchrow(statement, user_id=user_id, **changes)
+        row = await pool.fetchrow(
+            statement, user_id=user_id, claimed_version=claimed_version, **changes
+        )
         if row is not None:
             return row
-        # Nothing written: no such user, or another holds a value.
-        exists = await pool.fetchrow(USER_EXISTS, user_id=user_id)
-        found(True if exists and exists[0] else None, "User")
+        # Nothing written: the token no longer valid, or another holds a value.
+        await require_valid_token(pool, user_id, claimed_version)
         await refuse_if_taken(pool, changes, user_id)
     raise HTTPException(status.HTTP_409_CONFLICT, CONFLICT)
+
+
+async def delete_user(pool: Pool, user_id: int, claimed_version: int) -> None:
+    """The user and, by ON DELETE CASCADE in the same statement, their posts."""
+    if await pool.fetchrow(DELETE_USER, user_id=user_id, claimed_version=claimed_version):
+        return
+    raise unauthorized()  # the token's user is gone already, or the token is stale
 
 
 async def refuse_if_taken(pool: Pool, values: dict[str, Any], user_id: int) -> None:

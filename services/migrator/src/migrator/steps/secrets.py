@@ -2,8 +2,9 @@
 password per role, made once, kept as a file in the ``secrets`` volume that services read
 through ``*_FILE``, never the environment; each file (0440) belongs to the one service
 that logs in with it, its group that password's readers'. ``import`` sets passwords from
-``NAME=value`` lines on standard input (an older .env's, a rotation). The proxy's
-certificate, when the operator gives none: steps.certificate (``renew-certificate``).
+``NAME=value`` lines on standard input (an older .env's, a rotation). The api's token
+signing keys (``rotate-token-key`` adds a newer one). The proxy's certificate, when the
+operator gives none: steps.certificate (``renew-certificate``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,37 @@ def write(path: Path, value: str, secret: Secret) -> None:
     temporary.replace(path)
 
 
+# The api's token signing keys, one ``<kid> <key>`` per line, newest first (api.accounts.tokens):
+# the newest signs, all are accepted. A rotation keeps the one before it, whose tokens
+# live at most TOKEN_MINUTES more; rotate no more often than that.
+TOKEN_KEYS = Secret("token_signing_keys", "TOKEN_KEYS", API_UID, API_PASSWORD_GID)
+KEPT_KEYS = 2
+
+
+def new_key_line() -> str:
+    # 256 random bits, HS256's key size (RFC 7518, 3.2); the kid only names the key.
+    return f"{secrets.token_hex(8)} {secrets.token_urlsafe(32)}"
+
+
+def ensure_token_keys(directory: Path, rotate: bool = False) -> str:
+    path = directory / TOKEN_KEYS.file
+    if path.exists() and not rotate:
+        path.chmod(0o440)
+        os.chown(path, TOKEN_KEYS.owner_uid, TOKEN_KEYS.reader_gid)
+        return ""
+    lines = []
+    if path.exists():
+        # The api's file (0440) is unreadable to this step's root, which has CHOWN but
+        # no DAC_OVERRIDE: taken back to read it; the rewrite below gives it back.
+        os.chown(path, 0, 0)
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+    newest = new_key_line()
+    write(path, "\n".join([newest, *lines[: KEPT_KEYS - 1]]) + "\n", TOKEN_KEYS)
+    kept = min(len(lines), KEPT_KEYS - 1)
+    verb = "rotated" if lines else "created"
+    return f"{verb} {TOKEN_KEYS.file}: new key {newest.split(' ', 1)[0]}, {kept} kept"
+
+
 def read_assignments(stream: TextIO) -> dict[str, str]:
     """The passwords among ``NAME=value`` lines (an env file may be piped whole)."""
     known = {secret.variable for secret in SECRETS}
@@ -92,7 +124,10 @@ def ensure(directory: Path, given: dict[str, str]) -> list[str]:
     return done
 
 
-USAGE = "usage: python -m migrator.steps.secrets [import < NAME=value lines | renew-certificate]"
+USAGE = (
+    "usage: python -m migrator.steps.secrets "
+    "[import < NAME=value lines | renew-certificate | rotate-token-key]"
+)
 
 
 def main(argv: list[str]) -> int:
@@ -100,6 +135,10 @@ def main(argv: list[str]) -> int:
     hosts = settings[PublicHosts].public_host_names
     if argv == ["renew-certificate"]:
         log.info("%s", ensure_certificate(TLS_DIR, hosts, renew=True))
+        return 0
+    if argv == ["rotate-token-key"]:
+        SECRETS_DIR.mkdir(exist_ok=True)
+        log.info("%s", ensure_token_keys(SECRETS_DIR, rotate=True))
         return 0
     if argv not in ([], ["import"]):
         log.error("%s", USAGE)
@@ -111,6 +150,8 @@ def main(argv: list[str]) -> int:
         return 2
     for line in ensure(SECRETS_DIR, given) or ["every password is in place"]:
         log.info("%s", line)
+    if made := ensure_token_keys(SECRETS_DIR):
+        log.info("%s", made)
     if TLS_DIR.is_dir():  # the proxy's certificate's volume (or the operator's TLS_DIR)
         log.info("%s", ensure_certificate(TLS_DIR, hosts))
     return 0
