@@ -21,7 +21,13 @@ from migrator.steps.seed import DEMO_PASSWORD_HASH
 PGBENCH_CLIENTS = 16
 
 
-def seed_statements(users: int, posts: int) -> list[str]:
+WRITERS_PASSWORD = (
+    f"UPDATE users SET password_hash = '{DEMO_PASSWORD_HASH}', token_version = 0"
+    f" WHERE username_key IN (SELECT 'user' || g FROM generate_series(1, {WRITERS}) g)"
+)
+
+
+def seed_statements(users: int, posts: int, *, writers: bool = True) -> list[str]:
     """The same rows on every run of the same size. One statement each: VACUUM cannot
     run inside the implicit transaction of a multi-statement query."""
     users, posts = int(users), int(posts)  # formatted into the SQL: integers only
@@ -31,9 +37,9 @@ def seed_statements(users: int, posts: int) -> list[str]:
         " 'user' || g ||"
         " '@example.com', CASE WHEN g % 3 = 0 THEN 'Bio of user ' || g END"
         f" FROM generate_series(1, {users}) g",
-        # The writers (bench.load.writer_tokens): the demo password, hashed once.
-        f"UPDATE users SET password_hash = '{DEMO_PASSWORD_HASH}', token_version = 0"
-        f" WHERE username_key IN (SELECT 'user' || g FROM generate_series(1, {WRITERS}) g)",
+        # The writers (bench.load.writer_tokens): the demo password, hashed once. Not for
+        # a schema from before accounts (--door's previous release, which only reads).
+        *([WRITERS_PASSWORD] if writers else []),
         "INSERT INTO posts (title, content, user_id, date_posted)"
         f" SELECT 'Post ' || g, repeat('Some words of content. ', 8), 1 + (g % {users}),"
         f" timestamptz '2026-01-01' + g * interval '1 minute' FROM generate_series(1, {posts}) g",
@@ -137,8 +143,8 @@ class ComposeDatabase:
         ).stdout  # fmt: skip
 
 
-def seed(database: Database, users: int, posts: int) -> None:
-    database.execute(seed_statements(users, posts))
+def seed(database: Database, users: int, posts: int, *, writers: bool = True) -> None:
+    database.execute(seed_statements(users, posts, writers=writers))
 
 
 def pgbench_ceiling(database: Database, users: int, seconds: float) -> dict[str, float]:

@@ -500,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with stacks(args, setup_s) as up:
         for stack in (up.ours, up.previous):
             if stack:
-                seed(ComposeDatabase(stack), users, 0)
+                seed(ComposeDatabase(stack), users, 0, writers=False)  # reads only
         found = variants(up)
         every = runs(found)
         for run in every:
