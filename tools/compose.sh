@@ -7,7 +7,11 @@ set -euo pipefail
 
 # The files this command uses, as Compose picks them: COMPOSE_FILE (from the
 # environment, else the project's .env), else compose.yaml and, if present, the override.
-files=${COMPOSE_FILE:-$(sed -n 's/^COMPOSE_FILE=//p' .env 2>/dev/null | tail -n 1)}
+# (No .env is a fresh clone's case: under pipefail a failing sed would end the script.)
+files=${COMPOSE_FILE:-}
+if [ -z "$files" ] && [ -f .env ]; then
+  files=$(sed -n 's/^COMPOSE_FILE=//p' .env | tail -n 1)
+fi
 if [ -z "$files" ]; then
   files=compose.yaml
   [ -f compose.override.yaml ] && files+=:compose.override.yaml
