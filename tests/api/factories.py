@@ -9,6 +9,10 @@ from collections.abc import Generator
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL
+
+from harness.roles import as_owner
 
 # Not a common password (api.accounts.passwords), at least 8 characters.
 PASSWORD = "factory-made passphrase"
@@ -31,6 +35,19 @@ def create_user(client: httpx.Client, **fields: Any) -> dict[str, Any]:
     user: dict[str, Any] = response.json()
     AS_OWNER.passwords[user["id"]] = (user["username"], body["password"])
     return user
+
+
+def user_before_accounts(database: URL) -> str:
+    """A user as the schema before accounts left them, no password hash: its name."""
+    name = unique("old")
+    engine = create_engine(as_owner(database))
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO users (username, username_key, email) VALUES (:n, :k, :e)"),
+            {"n": name, "k": name, "e": f"{name}@example.org"},
+        )
+    engine.dispose()
+    return name
 
 
 def create_post(client: httpx.Client, user_id: int, **fields: Any) -> dict[str, Any]:

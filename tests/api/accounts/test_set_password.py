@@ -9,12 +9,17 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
 from harness.processes import RunningApi, service_env
-from harness.roles import as_owner
-from tests.api.factories import PASSWORD, bearer, create_user, log_in, unique
+from tests.api.factories import (
+    PASSWORD,
+    bearer,
+    create_user,
+    log_in,
+    unique,
+    user_before_accounts,
+)
 
 COMMAND = [sys.executable, "-m", "api.accounts.set_password"]
 
@@ -32,19 +37,6 @@ def set_password(
         [*COMMAND, *args], env=service_env(api_database), input=stdin,
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-
-
-def user_before_accounts(api_database: URL) -> str:
-    """A user as the schema before accounts left them: no password hash."""
-    name = unique("old")
-    engine = create_engine(as_owner(api_database))
-    with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO users (username, username_key, email) VALUES (:n, :k, :e)"),
-            {"n": name, "k": name, "e": f"{name}@example.org"},
-        )
-    engine.dispose()
-    return name
 
 
 def test_a_user_made_before_accounts_logs_in_with_the_printed_password(

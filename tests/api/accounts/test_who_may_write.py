@@ -15,12 +15,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
 from harness.processes import RunningApi
-from harness.roles import as_owner
-from tests.api.factories import PASSWORD, bearer, log_in, unique, user_body
+from tests.api.factories import PASSWORD, bearer, log_in, unique, user_before_accounts, user_body
 
 
 @dataclass
@@ -270,14 +268,7 @@ def test_a_token_answers_as_rfc_6749_says(anonymous: httpx.Client) -> None:
 def test_a_user_made_before_accounts_cannot_log_in(
     anonymous: httpx.Client, api_database: URL
 ) -> None:
-    name = unique("old")
-    engine = create_engine(as_owner(api_database))
-    with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO users (username, username_key, email) VALUES (:n, :k, :e)"),
-            {"n": name, "k": name, "e": f"{name}@x.org"},
-        )
-    engine.dispose()
+    name = user_before_accounts(api_database)
     for password in (PASSWORD, "", "x" * 8):
         response = anonymous.post("/token", data={"username": name, "password": password})
         assert response.status_code in (401, 422), response.text
