@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.paths import ROOT
 from harness.postgres import free_port
-from harness.processes import service_env
+from harness.processes import LOAD_WRITE_RATE, service_env
 from harness.tls import test_certificates
 
 TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -43,6 +43,7 @@ class ComposeProject:
         files: tuple[str, ...] = ("compose.yaml",),
         port: int | None = None,
         root: Path = ROOT,
+        write_rate_as_shipped: bool = False,
     ) -> None:
         self.project = f"{prefix}-{secrets.token_hex(4)}"
         self.files = files
@@ -60,12 +61,15 @@ class ComposeProject:
         # The tests' certificate, which their clients trust (harness.tls).
         self.tls_dir = test_certificates()
         self.env = service_env(
+            None,
             API_PORT=str(self.port),
             API_TLS_PORT=str(self.tls_port),
             TLS_DIR=str(self.tls_dir),
             # The development override's ports, when it is merged: free ones of its own.
             DB_PORT=str(free_port()),
             API_DEBUG_PORT=str(free_port()),
+            # A test's load, not a person's (harness.processes): unless the test is of it.
+            **({} if write_rate_as_shipped else LOAD_WRITE_RATE),
         )
         self.command = [
             "docker", "compose", "-p", self.project,

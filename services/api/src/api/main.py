@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
 from api.accounts import routes as accounts_routes
+from api.accounts.budget import WriteBudget
 from api.accounts.passwords import Hashing
 from api.accounts.tokens import KeyRing
 from api.db.gauges import sample_pool_gauges
@@ -60,7 +61,14 @@ def lifespan_of(database_settings: ApiDatabaseSettings, api_settings: ApiSetting
         pool = await Pool.open(database_settings, api_settings)
         record_build(api_settings.build_revision)
         sampler = asyncio.create_task(sample_pool_gauges(pool))
-        yield {"pool": pool, "settings": api_settings, "keys": keys, "hashing": hashing}
+        budget = WriteBudget.of(api_settings)
+        yield {
+            "pool": pool,
+            "settings": api_settings,
+            "keys": keys,
+            "hashing": hashing,
+            "budget": budget,
+        }
         sampler.cancel()
         with suppress(asyncio.CancelledError):
             await sampler

@@ -128,6 +128,30 @@ class ApiSettings(PublicHosts):
         description="Seconds from an address's first failed login to a username until its "
         "count of failures starts again.",
     )
+    writes_per_account: int = Field(
+        default=120,
+        ge=1,
+        le=1_000_000,
+        description="Writes (a post created or changed, a user changed) one account may make "
+        "within WRITE_WINDOW_SECONDS: past it, a 429 with Retry-After until the window ends. "
+        "Two a second for a minute: a person never meets it, a script flooding the database "
+        "does at once. Deletes are never counted.",
+    )
+    write_window_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 3600,
+        description="Seconds from an account's first write of a window until its count of "
+        "writes starts again.",
+    )
+    stored_bytes_per_account: int = Field(
+        default=32 * MIB,
+        ge=1,
+        description="Bytes of post titles and contents (as stored, UTF-8) one account may "
+        "keep: a post or change past it gets a 413 that says so; deleting posts makes room. "
+        "32 MiB is thousands of long posts; it bounds what a flood of writes from one "
+        "account can add to the database.",
+    )
     argon2_hashes_at_once: int = Field(
         default=2,
         ge=1,

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Identity, Index, Integer, String, Text, func
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared_models.base import Base
@@ -34,6 +35,19 @@ class User(Base):
     # Raised by every password change: a token carries the value it was issued under,
     # and a write whose token's differs is refused (api.accounts.tokens). NULL reads 0.
     token_version: Mapped[int | None] = mapped_column(Integer, info={"hidden": True})
+    # The account's write budget (api.accounts.budget). The bytes of its posts' titles and
+    # contents as stored (UTF-8), kept by the database itself: a trigger on posts counts
+    # every writer's insert, change and delete (revision a4c1e9d27b53).
+    stored_bytes: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("0"), info={"hidden": True}
+    )
+    # Its writes since the start of its current window (WRITE_WINDOW_SECONDS).
+    writes_in_window: Mapped[int] = mapped_column(
+        Integer, server_default=text("0"), info={"hidden": True}
+    )
+    writes_window_start: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), info={"hidden": True}
+    )
 
     # passive_deletes: the database's ON DELETE CASCADE removes the posts; the ORM
     # must not load them first just to delete them one by one.

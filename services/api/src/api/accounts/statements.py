@@ -3,7 +3,10 @@ and registered for the readiness check."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Interval,
@@ -12,6 +15,7 @@ from sqlalchemy import (
     delete,
     func,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert
@@ -40,6 +44,43 @@ ACCOUNT_BY_USERNAME = in_use(
 )
 # Why a write wrote nothing: the token's user gone or its version moved on (a 401).
 ACCOUNT_VERSION = in_use(compiled(select(TOKEN_VERSION).where(User.id == bindparam("account_id"))))
+
+
+# An account's write budget (api.accounts.budget), checked and counted on its user's
+# row in the write's own statement: an UPDATE, so concurrent writes of one account take
+# turns, and each sees the counts the one before it left (no overshoot under a flood).
+WRITE_WINDOW = bindparam("write_window", type_=Interval)
+WINDOW_OPEN = User.writes_window_start > func.now() - WRITE_WINDOW
+WITHIN_RATE = or_(
+    ~WINDOW_OPEN, User.writes_in_window < bindparam("writes_per_window", type_=Integer)
+)
+# One write more in this window, or the first of a new one.
+ONE_MORE_WRITE: dict[str, Any] = {
+    "writes_in_window": case(
+        (WINDOW_OPEN, User.writes_in_window + literal_column("1")), else_=literal_column("1")
+    ),
+    "writes_window_start": case((WINDOW_OPEN, User.writes_window_start), else_=func.now()),
+}
+
+
+def within_stored_bytes(growth: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The account's posts stay within its bytes after growing by ``growth``; a write
+    that shrinks them always may (the budget may have been lowered meanwhile)."""
+    budget = bindparam("stored_bytes_budget", type_=BigInteger)
+    return or_(growth <= literal_column("0"), User.stored_bytes + growth <= budget)
+
+
+# Why a write within the budget's guard wrote nothing: the account's counts, and the
+# seconds left of its window (none when it is over).
+BUDGET_OF = in_use(
+    compiled(
+        select(
+            User.stored_bytes,
+            case((WINDOW_OPEN, User.writes_in_window), else_=literal_column("0")),
+            func.ceil(func.extract("epoch", User.writes_window_start + WRITE_WINDOW - func.now())),
+        ).where(User.id == bindparam("account_id"))
+    )
+)
 
 
 # The login throttle's (api.accounts.throttle): one username from one address.

@@ -1,5 +1,5 @@
 """What a request is handed, from the lifespan's state (the one way state reaches a
-request): the worker's pool and the API's settings."""
+request): the worker's pool, the API's settings and what is made of them once."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, TypedDict
 
 from fastapi import Depends, Request
 
+from api.accounts.budget import WriteBudget
 from api.accounts.passwords import Hashing
 from api.accounts.tokens import KeyRing
 from api.db.pool import Pool
@@ -20,6 +21,7 @@ class AppState(TypedDict):
     settings: ApiSettings
     keys: KeyRing
     hashing: Hashing
+    budget: WriteBudget
 
 
 # async def: FastAPI runs a plain def dependency in a thread, a cost on every request.
@@ -43,7 +45,13 @@ async def get_hashing(request: Request) -> Hashing:
     return hashing
 
 
+async def get_write_budget(request: Request) -> WriteBudget:
+    budget: WriteBudget = request.state.budget
+    return budget
+
+
 PoolDep = Annotated[Pool, Depends(get_pool)]
 KeysDep = Annotated[KeyRing, Depends(get_keys)]
 HashingDep = Annotated[Hashing, Depends(get_hashing)]
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+BudgetDep = Annotated[WriteBudget, Depends(get_write_budget)]

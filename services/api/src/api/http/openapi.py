@@ -28,9 +28,9 @@ ERROR_DESCRIPTIONS = {
     403: "The resource belongs to another user",
     404: "Not found",
     409: "Conflict with an existing resource",
-    413: "Request body too large",
-    429: "Too many failed logins to this account from this address; "
-    "retry after the Retry-After seconds",
+    413: "Request body too large, or the account's posts would pass its stored bytes",
+    429: "Too many failed logins to this account from this address, or too many writes "
+    "by this account; retry after the Retry-After seconds",
     503: "Database unavailable, too slow, or its schema is behind the API; "
     "retry after the Retry-After seconds",
 }

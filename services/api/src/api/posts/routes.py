@@ -9,7 +9,7 @@ from pydantic import TypeAdapter, WithJsonSchema
 
 from api.accounts.security import Account, require_owner
 from api.db.keyset import PAGE_BYTES
-from api.http.dependencies import PoolDep
+from api.http.dependencies import BudgetDep, PoolDep
 from api.http.ids import AuthorId, PostId, UserId
 from api.http.openapi import documented
 from api.http.paging import NEXT_LINK_HEADER, PageQuery, page_response
@@ -41,16 +41,18 @@ AuthorFilter = Annotated[
 @router.post(
     "/users/{user_id}/posts",
     summary="Create a post by a user",
-    description="Needs that user's token: only the author posts as themselves.",
+    description="Needs that user's token: only the author posts as themselves. Counted "
+    "against the author's write budget: a 429 past their writes a minute, a 413 past their "
+    "stored bytes.",
     status_code=status.HTTP_201_CREATED,
     response_model=PostOut,
-    responses=documented(401, 403, 413, 503),
+    responses=documented(401, 403, 413, 429, 503),
 )
 async def create_post(
-    user_id: UserId, body: PostCreate, pool: PoolDep, account: Account
+    user_id: UserId, body: PostCreate, pool: PoolDep, account: Account, budget: BudgetDep
 ) -> Response:
     require_owner(account, user_id)
-    row = await writes.create_post(pool, account, body.model_dump())
+    row = await writes.create_post(pool, account, budget, body.model_dump())
     return row_response(row, "User", status.HTTP_201_CREATED)
 
 
@@ -102,18 +104,19 @@ async def get_post(post_id: PostId, pool: PoolDep) -> Response:
 @router.patch(
     "/posts/{post_id}",
     summary="Change a post's title or content",
-    description="Needs its author's token.",
+    description="Needs its author's token; counted against the author's write budget.",
     response_model=PostOut,
-    responses=documented(401, 403, 404, 413, 503),
+    responses=documented(401, 403, 404, 413, 429, 503),
 )
 async def update_post(
-    post_id: PostId, body: PostUpdate, pool: PoolDep, account: Account
+    post_id: PostId, body: PostUpdate, pool: PoolDep, account: Account, budget: BudgetDep
 ) -> Response:
     changes = body.model_dump(exclude_unset=True)
     if not changes:
         await writes.refused(pool, post_id, account)
         return await get_post(post_id, pool)
-    return row_response(await writes.update_post(pool, post_id, account, changes), "Post")
+    row = await writes.update_post(pool, post_id, account, budget, changes)
+    return row_response(row, "Post")
 
 
 @router.delete(

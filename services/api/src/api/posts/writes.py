@@ -1,6 +1,7 @@
-"""The one place that decides a post's writes. The author is read and held in the same
-statement as the insert, so an unknown author writes nothing and logs no error. Each
-write is guarded by its token in its own statement; only a refused one reads why."""
+"""The one place that decides a post's writes. The author's row is counted and held in
+the same statement as the insert or change (api.posts.statements.counted_write), so an
+unknown author, a stale token or a spent budget writes nothing and logs no error. Each
+write is guarded in its own statement; only a refused one reads why."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from asyncpg import Record
 
+from api.accounts.budget import WriteBudget
 from api.accounts.security import forbidden
 from api.accounts.tokens import Claims
 from api.db.pool import Pool
@@ -20,15 +22,33 @@ from api.users.writes import require_valid_token
 CONSTRAINT_ANSWERS = {"fk_posts_user_id_users": Answer(404, "User not found")}
 
 
-async def create_post(pool: Pool, account: Claims, fields: dict[str, Any]) -> Record:
+# A write the budget refused, then found within it when asked why (its window ended
+# in between), is tried again.
+ATTEMPTS = 2
+
+
+def stored_size(fields: dict[str, Any]) -> int:
+    """A new post's bytes as the database stores them (UTF-8): what its budget counts."""
+    return len(fields["title"].encode()) + len(fields["content"].encode())
+
+
+async def create_post(
+    pool: Pool, account: Claims, budget: WriteBudget, fields: dict[str, Any]
+) -> Record:
     """The post, by the token's user (the route checked it is the URL's)."""
-    values = {"user_id": account.user_id, "claimed_version": account.version, **fields}
-    row = await pool.fetchrow(CREATE_POST, **values)
-    if row is None:  # the author is gone, or changed their password since the token
+    growth = stored_size(fields)
+    guard = {"author": account.user_id, "claimed_version": account.version}
+    for _ in range(ATTEMPTS):
+        row = await pool.fetchrow(CREATE_POST, **guard, **budget.params(), growth=growth, **fields)
+        if row is not None:
+            return row
+        # The author is gone, or changed their password since the token: 401.
         await require_valid_token(pool, account.user_id, account.version)
-        found(None, "User")
-    assert row is not None
-    return row
+        if refusal := await budget.refusal(pool, account.user_id, growth):
+            raise refusal
+    # Refused twice, each time for a reason gone when read: not seen in practice.
+    found(None, "User")
+    raise AssertionError("unreachable")
 
 
 async def refused(pool: Pool, post_id: int, account: Claims) -> None:
@@ -40,14 +60,20 @@ async def refused(pool: Pool, post_id: int, account: Claims) -> None:
 
 
 async def update_post(
-    pool: Pool, post_id: int, account: Claims, changes: dict[str, Any]
+    pool: Pool, post_id: int, account: Claims, budget: WriteBudget, changes: dict[str, Any]
 ) -> Record | None:
     """The post as changed by its author; else raise the refusal."""
     guard = {"author": account.user_id, "claimed_version": account.version}
-    row = await pool.fetchrow(updating_post(changes), post_id=post_id, **guard, **changes)
-    if row is None:
-        await refused(pool, post_id, account)
-    return row
+    statement = updating_post(changes)
+    for _ in range(ATTEMPTS):
+        row = await pool.fetchrow(statement, post_id=post_id, **guard, **budget.params(), **changes)
+        if row is not None:
+            return row
+        await refused(pool, post_id, account)  # 401, 404 or 403
+        # The author's own post, under a valid token: the budget refused it.
+        if refusal := await budget.refusal(pool, account.user_id, growth=None):
+            raise refusal
+    return None
 
 
 async def delete_post(pool: Pool, post_id: int, account: Claims) -> None:

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request, Response, status
 
 from api.accounts.security import Account, require_owner
-from api.http.dependencies import HashingDep, PoolDep
+from api.http.dependencies import BudgetDep, HashingDep, PoolDep
 from api.http.ids import UserId
 from api.http.openapi import documented
 from api.http.paging import NEXT_LINK_HEADER, PageQuery, page_response
@@ -54,12 +54,18 @@ async def get_user(user_id: UserId, pool: PoolDep) -> Response:
     "/users/{user_id}",
     summary="Change a user's username, email, bio or password",
     description="Only the fields sent change; `bio: null` clears the bio. Needs this "
-    "user's token; a new password ends every token issued before it.",
+    "user's token; a new password ends every token issued before it. Counted against the "
+    "user's writes a minute.",
     response_model=UserOut,
-    responses=documented(401, 403, 409, 413, 503),
+    responses=documented(401, 403, 409, 413, 429, 503),
 )
 async def update_user(
-    user_id: UserId, body: UserUpdate, pool: PoolDep, hashing: HashingDep, account: Account
+    user_id: UserId,
+    body: UserUpdate,
+    pool: PoolDep,
+    hashing: HashingDep,
+    account: Account,
+    budget: BudgetDep,
 ) -> Response:
     require_owner(account, user_id)
     changes = body.model_dump(exclude_unset=True, exclude={"password"})
@@ -68,7 +74,7 @@ async def update_user(
     if not changes:
         await writes.require_valid_token(pool, user_id, account.version)
         return await get_user(user_id, pool)
-    row = await writes.update_user(pool, user_id, changes, account.version)
+    row = await writes.update_user(pool, user_id, changes, account.version, budget)
     return row_response(row, "User")
 
 

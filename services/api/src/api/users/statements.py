@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from api.accounts.statements import HOLDS_TOKEN, ONE_MORE
+from api.accounts.statements import HOLDS_TOKEN, ONE_MORE, ONE_MORE_WRITE, WITHIN_RATE
 from api.db.columns import shown, written
 from api.db.keyset import keyset
 from api.db.query import Query, compiled
@@ -38,12 +38,13 @@ def updating_user(changes: dict[str, Any]) -> Query:
     """An UPDATE of the columns a PATCH body sets, which writes nothing when another user
     holds a value it sets or the token is no longer valid: which columns varies, so it is
     built per request (PATCH is the rare write). A new password hash raises the
-    token_version: every earlier token is refused from then on."""
-    statement = update(User).where(User.id == bindparam("user_id"), HOLDS_TOKEN)
+    token_version: every earlier token is refused from then on. Counted as one of the
+    account's writes (api.accounts.budget), and refused past them."""
+    statement = update(User).where(User.id == bindparam("user_id"), HOLDS_TOKEN, WITHIN_RATE)
     fields = changes.keys() & set(UNIQUE.fields)
     if fields:
         statement = statement.where(~UNIQUE.taken_by_another(fields))
-    values: dict[str, Any] = {name: bindparam(name) for name in changes}
+    values: dict[str, Any] = {**ONE_MORE_WRITE, **{name: bindparam(name) for name in changes}}
     if "password_hash" in changes:
         values["token_version"] = ONE_MORE
     return compiled(statement.values(values).returning(*USER_COLUMNS))

@@ -9,6 +9,7 @@ from typing import Any
 from asyncpg import Record
 from fastapi import HTTPException, status
 
+from api.accounts.budget import WriteBudget
 from api.accounts.security import unauthorized
 from api.accounts.statements import ACCOUNT_VERSION
 from api.db.pool import Pool
@@ -65,19 +66,20 @@ async def require_valid_token(pool: Pool, user_id: int, claimed_version: int) ->
 
 
 async def update_user(
-    pool: Pool, user_id: int, fields: dict[str, Any], claimed_version: int
+    pool: Pool, user_id: int, fields: dict[str, Any], claimed_version: int, budget: WriteBudget
 ) -> Record:
     """The user as changed, by the owner of a token issued under ``claimed_version``."""
     changes = with_username_key(fields)
     statement = updating_user(changes)
+    guard = {"claimed_version": claimed_version, **budget.params()}
     for _ in range(ATTEMPTS):
-        row = await pool.fetchrow(
-            statement, user_id=user_id, claimed_version=claimed_version, **changes
-        )
+        row = await pool.fetchrow(statement, user_id=user_id, **guard, **changes)
         if row is not None:
             return row
-        # Nothing written: the token no longer valid, or another holds a value.
+        # Nothing written: the token no longer valid, writes spent, or a value taken.
         await require_valid_token(pool, user_id, claimed_version)
+        if refusal := await budget.refusal(pool, user_id, growth=0):
+            raise refusal
         await refuse_if_taken(pool, changes, user_id)
     raise HTTPException(status.HTTP_409_CONFLICT, CONFLICT)
 
