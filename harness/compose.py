@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.paths import ROOT
 from harness.postgres import free_port
-from harness.processes import LOAD_WRITE_RATE, service_env
+from harness.processes import LOAD_LIMITS, service_env
 from harness.tls import test_certificates
 
 TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -43,7 +43,6 @@ class ComposeProject:
         files: tuple[str, ...] = ("compose.yaml",),
         port: int | None = None,
         root: Path = ROOT,
-        write_rate_as_shipped: bool = False,
     ) -> None:
         self.project = f"{prefix}-{secrets.token_hex(4)}"
         self.files = files
@@ -68,8 +67,13 @@ class ComposeProject:
             # The development override's ports, when it is merged: free ones of its own.
             DB_PORT=str(free_port()),
             API_DEBUG_PORT=str(free_port()),
-            # A test's load, not a person's (harness.processes): unless the test is of it.
-            **({} if write_rate_as_shipped else LOAD_WRITE_RATE),
+            # A test's load is not a person's (harness.processes): its limits raised, unless
+            # the env file sets them (the shell's value would win over the file's).
+            **{
+                name: value
+                for name, value in LOAD_LIMITS.items()
+                if f"{name}=" not in env_file_text
+            },
         )
         self.command = [
             "docker", "compose", "-p", self.project,

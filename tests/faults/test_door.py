@@ -30,6 +30,7 @@ pytestmark = pytest.mark.faults
 
 REQUESTING_PER_ADDRESS = 64  # PROXY_REQUESTING_PER_ADDRESS's default
 LOGINS_PER_ADDRESS = 30  # PROXY_LOGINS_PER_ADDRESS's default, a minute
+SIGNUPS_PER_ADDRESS = 20  # PROXY_SIGNUPS_PER_ADDRESS's default, an hour
 # These two of the hosts are the trusted balancers.
 PROXY_PROTOCOL_HOST, FORWARDING_HOST = 4, 5
 
@@ -48,7 +49,9 @@ def generated(hosts: list[ClientHost]) -> Iterator[ComposeProject]:
     stack = ComposeProject(
         prefix="door",
         env_file_text=f"PROXY_PROTOCOL_UPSTREAMS={hosts[PROXY_PROTOCOL_HOST].address}\n"
-        f"PROXY_FORWARDED_UPSTREAMS={hosts[FORWARDING_HOST].address}\n",
+        f"PROXY_FORWARDED_UPSTREAMS={hosts[FORWARDING_HOST].address}\n"
+        # As shipped, not raised for a test's load (harness.processes.LOAD_LIMITS).
+        f"PROXY_SIGNUPS_PER_ADDRESS={SIGNUPS_PER_ADDRESS}\n",
     )
     stack.env["TLS_DIR"] = ""  # the secrets step's certificate, in the tls volume
     try:
@@ -270,6 +273,31 @@ def test_a_guesser_is_stopped_at_the_door_while_another_address_logs_in(
     assert result["retry_after"] == "60", result
     assert len(checked) == result["statuses"]["401"]  # the refused never reached the api
     assert login.status_code == 200, login.text
+
+
+def test_an_address_making_accounts_is_stopped_while_another_signs_up(
+    generated: ComposeProject, hosts: list[ClientHost], tmp_path: Path
+) -> None:
+    """POST /users: PROXY_SIGNUPS_PER_ADDRESS accounts an hour from one address, then the
+    proxy's own 429, before a password is hashed; another address still signs up."""
+    attempts = SIGNUPS_PER_ADDRESS + 15
+    maker = hosts[3].popen(
+        "tests.support.attackers", "--tls", "signups", hosts[3].gateway,
+        str(generated.tls_port), str(attempts), "2",
+    )  # fmt: skip
+    result = json.loads(maker.communicate(timeout=180)[0])
+    url = f"https://localhost:{generated.tls_port}"
+    with httpx.Client(
+        base_url=url, verify=str(authority(generated, tmp_path)), timeout=30
+    ) as client:
+        body = {"username": "another-address", "email": "another@example.com",
+                "password": "another address's passphrase"}  # fmt: skip
+        other = client.post("/users", json=body)
+    record("door-signups-one-address", result)
+    assert result["statuses"]["201"] == SIGNUPS_PER_ADDRESS, result
+    assert result["statuses"]["429"] == attempts - SIGNUPS_PER_ADDRESS, result
+    assert result["retry_after"] == "3600", result
+    assert other.status_code == 201, other.text
 
 
 def test_a_limit_set_in_env_takes_effect_and_a_bad_one_stops_the_proxy(

@@ -14,6 +14,7 @@ import ssl
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 CHUNK = b"a" * 65536
@@ -280,15 +281,13 @@ def claim(host: str, port: int, request_id: str, how: str, address: str) -> dict
     return {"status": head[9:12].decode(errors="replace")}
 
 
-async def log_in(host: str, port: int, username: str, password: str) -> tuple[str, float]:
-    """One POST /token on a connection of its own: the answer's head, and its seconds."""
+async def post(host: str, port: int, path: str, kind: str, body: bytes) -> tuple[str, float]:
+    """One POST on a connection of its own: the answer's head, and its seconds."""
     started = time.monotonic()
-    body = f"username={username}&password={password}".encode()
     reader, writer = await connect(host, port)
     writer.write(
-        b"POST /token HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        f"POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n".encode()
+        + f"Content-Type: {kind}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
     await writer.drain()
@@ -297,9 +296,24 @@ async def log_in(host: str, port: int, username: str, password: str) -> tuple[st
     return head, time.monotonic() - started
 
 
-async def spray(host: str, port: int, count: int, at_once: int) -> dict[str, Any]:
-    """``count`` logins, ``at_once`` at a time, each to a name of its own (so no name's
-    count of failures refuses one before its password is hashed)."""
+async def log_in(host: str, port: int, name: str) -> tuple[str, float]:
+    """POST /token with a wrong password."""
+    body = f"username={name}&password=wrong+guess".encode()
+    return await post(host, port, "/token", "application/x-www-form-urlencoded", body)
+
+
+async def sign_up(host: str, port: int, name: str) -> tuple[str, float]:
+    """POST /users: a new account."""
+    fields = {"username": name, "email": f"{name}@example.com", "password": f"{name} secret"}
+    return await post(host, port, "/users", "application/json", json.dumps(fields).encode())
+
+
+async def many(
+    host: str, port: int, count: int, at_once: int, one: Callable[..., Any]
+) -> dict[str, Any]:
+    """``count`` requests by ``one`` (logins, sign-ups), ``at_once`` at a time, each with
+    a name of its own (so no name's count of failures refuses one before its password is
+    hashed): the statuses, times and the first 429's Retry-After."""
     statuses: Counter[str] = Counter()
     seconds: list[float] = []
     retry_after: list[str] = []  # the first 429's
@@ -308,7 +322,7 @@ async def spray(host: str, port: int, count: int, at_once: int) -> dict[str, Any
 
     async def one_after_another() -> None:
         for number in numbers:
-            head, took = await log_in(host, port, f"sprayed-{me}-{number}", "wrong+guess")
+            head, took = await one(host, port, f"many-{me}-{number}")
             status = head[9:12] or "nothing"
             statuses[status] += 1
             seconds.append(took)
@@ -342,7 +356,8 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
       byte every EVERY seconds until it is answered;
     - ``claim REQUEST_ID --forwarded-for|--proxy-protocol ADDRESS``: one GET / over HTTPS
       claiming to come from ADDRESS (whatever --tls says);
-    - ``spray COUNT AT_ONCE``: COUNT logins to names of their own, AT_ONCE at a time.
+    - ``spray COUNT AT_ONCE``: COUNT logins to names of their own, AT_ONCE at a time;
+    - ``signups COUNT AT_ONCE``: COUNT new accounts, AT_ONCE at a time.
     """
     if mode == "headers":
         count, mib = int(args[0]), int(args[1])
@@ -375,7 +390,9 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
     if mode == "claim":
         return claim(host, port, *args)
     if mode == "spray":
-        return await spray(host, port, int(args[0]), int(args[1]))
+        return await many(host, port, int(args[0]), int(args[1]), log_in)
+    if mode == "signups":
+        return await many(host, port, int(args[0]), int(args[1]), sign_up)
     raise SystemExit(f"unknown mode {mode}")
 
 
