@@ -59,7 +59,16 @@ PREVIOUS_RELEASE = "51a0d56"
 # for both doors. The new one is also driven with 64, its own per-address default.
 FAIR, WIDE = 12, 64
 READ, LIST, HEALTH = "GET /users/{id}", "GET /users?limit=50", "GET /healthz (no database)"
-PATHS = {READ: "/users/{id}", LIST: "/users?limit=50", HEALTH: "/healthz"}
+# A post by one of 16 writers: ours with the writer's bearer token (checked, and the
+# write counted against the writer's budget), the previous release's with none.
+CREATE = "POST /users/{id}/posts"
+PATHS = {
+    READ: "/users/{id}",
+    LIST: "/users?limit=50",
+    HEALTH: "/healthz",
+    CREATE: "/users/{id}/posts",
+}
+SCRIPTS = {CREATE: "create_post.lua"}
 # The api variants of the overlay, each published on a port of its own (its variable).
 PUBLISHED = {
     "api": "BENCH_API_PORT",
@@ -326,6 +335,7 @@ def runs(found: dict[str, Variant]) -> list[Run]:
         *each(READ, ["door", "direct"], WIDE),
         *each(LIST, [*doors, *directly]),
         *each(HEALTH, ["door", "door-http", "direct", "previous"]),
+        *each(CREATE, ["door", "previous"]),
     ]
 
 
@@ -350,7 +360,8 @@ def wrk_tls(url: str) -> str:
 
 
 def measured(bench: CpuMeter, run: Run, seconds: float, users: int) -> Result:
-    scenario = Scenario(run.request, "get.lua", {OURS: run.path}, connections=run.connections)
+    script = SCRIPTS.get(run.request, "get.lua")
+    scenario = Scenario(run.request, script, {OURS: run.path}, connections=run.connections)
     before, started = bench.read(), time.monotonic()
     result = run_wrk(run.variant.url, run.path, scenario, seconds, users, secrets.token_hex(2))
     result.cpu_s = bench.spent(before, bench.read())
@@ -444,6 +455,15 @@ def findings(
             f" {previous.per_s:,.0f} reads/s; round by round"
             f" {ratio_range(paired(shipped, previous))}; the issue asks 1.3x);"
             f" CPU per read {shipped.all_us:,.0f} against {previous.all_us:,.0f} us"
+        )
+    created, created_before = get("door", CREATE), get("previous", CREATE)
+    if created and created_before:
+        lines.append(
+            f"an authenticated create (a bearer token, the writer's budget counted) against"
+            f" the previous release's create with no token, each through its door:"
+            f" {created.per_s:,.0f} against {created_before.per_s:,.0f} creates/s; CPU per"
+            f" create {created.all_us:,.0f} against {created_before.all_us:,.0f} us"
+            f" ({percent(extra(created.all_us, created_before.all_us))}; the issue allows +10%)"
         )
     bare, api = get("bare"), get("direct-quiet")
     if bare and api:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import door
+from bench import door, logins
 from bench.apps import LOOPBACK, App, Bench, compose_bench, host_bench
 from bench.data import pgbench_ceiling, seed
 from bench.load import EVERY_ROW, OURS, TUTORIAL, Result, Scenario, require_wrk, run_wrk, scenarios
@@ -34,6 +34,12 @@ def parse_arguments() -> argparse.Namespace:
         "--door",
         action="store_true",
         help="what the front door costs a read (bench.door; its own options: --door --help)",
+    )
+    parser.add_argument(
+        "--logins",
+        action="store_true",
+        help="logins a second per worker, unknown name against wrong password (bench.logins;"
+        " its own options: --logins --help)",
     )
     parser.add_argument("--rounds", type=int, help="rounds (default 3; smoke 1)")
     parser.add_argument("--seconds", type=float, help="seconds per run (default 10; smoke 1)")
@@ -134,6 +140,9 @@ def settings_given(pairs: list[str]) -> dict[str, str]:
 def main() -> None:
     if "--door" in sys.argv[1:]:  # its own options and report (bench.door)
         door.main(sys.argv[1:])
+        return
+    if "--logins" in sys.argv[1:]:  # its own options and report (bench.logins)
+        logins.main(sys.argv[1:])
         return
     args = parse_arguments()
     users = 1_000 if args.smoke else 10_000
