@@ -38,7 +38,7 @@ def seed_statements(users: int, posts: int, *, writers: bool = True) -> list[str
         " '@example.com', CASE WHEN g % 3 = 0 THEN 'Bio of user ' || g END"
         f" FROM generate_series(1, {users}) g",
         # The writers (bench.load.writer_tokens): the demo password, hashed once. Not for
-        # a schema from before accounts (--door's previous release, which only reads).
+        # a schema from before accounts (--door's previous release: no token there).
         *([WRITERS_PASSWORD] if writers else []),
         "INSERT INTO posts (title, content, user_id, date_posted)"
         f" SELECT 'Post ' || g, repeat('Some words of content. ', 8), 1 + (g % {users}),"

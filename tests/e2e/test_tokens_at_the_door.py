@@ -120,3 +120,23 @@ def test_stale_tokens_and_tokens_out_of_place_write_nothing(client: httpx.Client
     assert again.status_code == 401
     assert client.get(url).status_code == 404
     assert PASSWORD not in again.text
+
+
+def test_guessing_one_name_is_slowed_by_the_api_through_the_door(client: httpx.Client) -> None:
+    """LOGIN_FAILURES_PER_ACCOUNT (10) wrong passwords to one name from this address,
+    then a 429 with Retry-After for it, the right password included (else guessing goes
+    on); the same body for an unknown name, so the 429 says nothing of which exist."""
+    owner = make_owner(client)
+    name = owner.user["username"]
+
+    def attempt(username: str, password: str) -> httpx.Response:
+        return client.post("/token", data={"username": username, "password": password})
+
+    for username in (name, f"{name}-nobody"):
+        assert [attempt(username, f"guess {n}").status_code for n in range(10)] == [401] * 10
+    refused = attempt(name, PASSWORD)
+    assert refused.status_code == 429, refused.text
+    assert 1 <= int(refused.headers["Retry-After"]) <= 900
+    assert "access_token" not in refused.text
+    unknown = attempt(f"{name}-nobody", PASSWORD)
+    assert (unknown.status_code, unknown.json()) == (429, refused.json())

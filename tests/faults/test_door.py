@@ -51,7 +51,8 @@ def generated(hosts: list[ClientHost]) -> Iterator[ComposeProject]:
         env_file_text=f"PROXY_PROTOCOL_UPSTREAMS={hosts[PROXY_PROTOCOL_HOST].address}\n"
         f"PROXY_FORWARDED_UPSTREAMS={hosts[FORWARDING_HOST].address}\n"
         # As shipped, not raised for a test's load (harness.processes.LOAD_LIMITS).
-        f"PROXY_SIGNUPS_PER_ADDRESS={SIGNUPS_PER_ADDRESS}\n",
+        f"PROXY_SIGNUPS_PER_ADDRESS={SIGNUPS_PER_ADDRESS}\n"
+        f"PROXY_LOGINS_PER_ADDRESS={LOGINS_PER_ADDRESS}\n",
     )
     stack.env["TLS_DIR"] = ""  # the secrets step's certificate, in the tls volume
     try:

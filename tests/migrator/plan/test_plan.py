@@ -429,3 +429,23 @@ def test_the_username_rule_revision_is_safe_on_a_populated_database(
     plan = make_plan(Config(str(ALEMBIC_INI)), *owner_connections, PLAN_SETTINGS)
     [planned] = [revision for revision in plan.revisions if revision.revision == rule]
     assert planned.verdict is Verdict.SAFE, text(plan)
+
+
+def test_the_accounts_and_write_budget_rollout_is_safe_on_a_populated_database(
+    populated: URL, owner_connections: tuple[Connection, Connection]
+) -> None:
+    """Every revision from accounts on, each planned on users and posts with rows: the
+    columns, the login failures' table, the budget's trigger and its backfill."""
+    accounts = revision_named("user accounts: password hash and token version")
+    alembic(populated, "downgrade", str(revision_before(accounts)))
+    plan = make_plan(Config(str(ALEMBIC_INI)), *owner_connections, PLAN_SETTINGS)
+    rollout = plan.revisions[:4]
+    assert [r.message for r in rollout] == [
+        "user accounts: password hash and token version",
+        "login failures: counted per username and client address",
+        "write budgets: stored bytes and writes counted per account",
+        "write budgets: count the stored bytes of users from before",
+    ]
+    assert {r.verdict for r in rollout} == {Verdict.SAFE}, text(plan)
+    [backfill] = rollout[3].statements
+    assert backfill.sql == "backfill users.stored_bytes"
