@@ -57,6 +57,7 @@ from tools.configuration import (
     compose_defaults,
     env_value,
     field_default,
+    proxy_variables,
 )
 
 VERSION = "app.kubernetes.io/version"
@@ -484,14 +485,16 @@ READ_ANNOTATION: dict[str, Callable[[str], object]] = {
 }
 
 
-def the_ingress(rendered: Rendered) -> Obj | None:
-    """The api's Ingress: prod's; dev has none (kubectl port-forward)."""
+def the_ingress(rendered: Rendered, name: str = "api") -> Obj | None:
+    """The api's Ingress (or its logins', api-login): prod's; dev has none (kubectl
+    port-forward)."""
     ingresses = rendered.of_kind("Ingress")
     if rendered.variant == "dev":
         assert not ingresses, "dev is reached by kubectl port-forward"
         return None
-    assert len(ingresses) == 1, f"{rendered.variant}: {len(ingresses)} Ingresses"
-    return ingresses[0]
+    names = sorted(ingress["metadata"]["name"] for ingress in ingresses)
+    assert names == ["api", "api-login"], f"{rendered.variant}: Ingresses {names}"
+    return rendered.one("Ingress", name)
 
 
 def test_the_ingress_carries_the_limits_of_compose_s_front_door(rendered: Rendered) -> None:
@@ -519,6 +522,27 @@ def test_the_ingress_carries_the_limits_of_compose_s_front_door(rendered: Render
         assert read == value, f"{name} is {annotations[name]}, not {value} (as compose's)"
 
 
+def test_logins_have_an_ingress_limiting_them_per_address_as_compose_does(
+    rendered: Rendered,
+) -> None:
+    """POST /token, PROXY_LOGINS_PER_ADDRESS a minute from one address: limit-rpm counts
+    every path of its Ingress, so /token has one of its own, with every limit of the
+    api's Ingress too (an Ingress inherits none)."""
+    login, api = the_ingress(rendered, "api-login"), the_ingress(rendered)
+    if login is None or api is None:
+        return
+    paths = [path for rule in login["spec"]["rules"] for path in rule["http"]["paths"]]
+    assert [(p["path"], p["pathType"]) for p in paths] == [("/token", "Exact")]
+    assert [r["host"] for r in login["spec"]["rules"]] == [r["host"] for r in api["spec"]["rules"]]
+    annotations, of_api = nginx_annotations(login), nginx_annotations(api)
+    differing = sorted(name for name in of_api if annotations.get(name) != of_api[name])
+    assert not differing, f"api-login lacks the api Ingress's {differing}"
+    logins = {v.name: v.default for v in proxy_variables()}["PROXY_LOGINS_PER_ADDRESS"]
+    assert annotations.get("limit-rpm") == logins, "not compose's logins a minute"
+    # The controller's multiplier is 5: a burst of 150 logins before the first 429.
+    assert annotations.get("limit-burst-multiplier") == "1", "a burst past the limit"
+
+
 def service_port(service: Obj, port: Obj) -> Obj:
     """The port of a Service an Ingress backend names (by name or by number)."""
     key, value = ("name", port["name"]) if "name" in port else ("port", port["number"])
@@ -528,10 +552,15 @@ def service_port(service: Obj, port: Obj) -> Obj:
 
 
 def test_the_ingress_sends_the_api_s_hosts_to_its_requests_port(rendered: Rendered) -> None:
-    ingress = the_ingress(rendered)
-    if ingress is None:
-        return
-    spec = ingress["spec"]
+    """Both Ingresses: the api's, and its logins' (api-login)."""
+    for name in ("api", "api-login"):
+        ingress = the_ingress(rendered, name)
+        if ingress is None:
+            return
+        check_routes(rendered, ingress["spec"])
+
+
+def check_routes(rendered: Rendered, spec: Obj) -> None:
     api = rendered.workload("api")
     public_hosts = api_settings(rendered).public_host_names
     assert spec.get("ingressClassName") == INGRESS_CLASS, "not ingress-nginx's: no limits"

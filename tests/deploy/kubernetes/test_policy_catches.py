@@ -52,11 +52,11 @@ def ingress(rendered: Rendered) -> Obj:
     return rendered.one("Ingress", "api")
 
 
-def annotate(name: str, value: str | None) -> Mutation:
-    """An ingress-nginx annotation of the api's Ingress changed, or gone (None)."""
+def annotate(name: str, value: str | None, of: str = "api") -> Mutation:
+    """An ingress-nginx annotation of the api's Ingress (or another) changed, or gone."""
 
     def mutate(rendered: Rendered) -> None:
-        annotations = ingress(rendered)["metadata"]["annotations"]
+        annotations = rendered.one("Ingress", of)["metadata"]["annotations"]
         key = f"nginx.ingress.kubernetes.io/{name}"
         if value is None:
             del annotations[key]
@@ -233,6 +233,16 @@ MUTATIONS: dict[str, tuple[str, Mutation, Callable[[Rendered], None]]] = {
         annotate("proxy-body-size", "10m"),
         test_policy.test_the_ingress_carries_the_limits_of_compose_s_front_door,
     ),
+    "logins in a burst of 150 (the controller's multiplier)": (
+        "prod",
+        annotate("limit-burst-multiplier", None, of="api-login"),
+        test_policy.test_logins_have_an_ingress_limiting_them_per_address_as_compose_does,
+    ),
+    "the login Ingress without the api Ingress's body limit": (
+        "prod",
+        annotate("proxy-body-size", None, of="api-login"),
+        test_policy.test_logins_have_an_ingress_limiting_them_per_address_as_compose_does,
+    ),
     "the Ingress without its per-address connection limit": (
         "prod",
         annotate("limit-connections", None),
@@ -306,6 +316,11 @@ MUTATIONS: dict[str, tuple[str, Mutation, Callable[[Rendered], None]]] = {
     "the Ingress without TLS": (
         "prod",
         lambda r: ingress(r)["spec"].pop("tls"),
+        test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
+    ),
+    "the login Ingress without TLS": (
+        "prod",
+        lambda r: r.one("Ingress", "api-login")["spec"].pop("tls"),
         test_policy.test_the_ingress_sends_the_api_s_hosts_to_its_requests_port,
     ),
     "an Ingress another controller takes (and ignores the limits of)": (
