@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import socket
 import ssl
 import subprocess
@@ -31,6 +32,7 @@ pytestmark = pytest.mark.faults
 REQUESTING_PER_ADDRESS = 64  # PROXY_REQUESTING_PER_ADDRESS's default
 LOGINS_PER_ADDRESS = 30  # PROXY_LOGINS_PER_ADDRESS's default, a minute
 SIGNUPS_PER_ADDRESS = 20  # PROXY_SIGNUPS_PER_ADDRESS's default, an hour
+WRITES_PER_ACCOUNT = 120  # WRITES_PER_ACCOUNT's default, a minute (WRITE_WINDOW_SECONDS)
 # These two of the hosts are the trusted balancers.
 PROXY_PROTOCOL_HOST, FORWARDING_HOST = 4, 5
 
@@ -299,6 +301,49 @@ def test_an_address_making_accounts_is_stopped_while_another_signs_up(
     assert result["statuses"]["429"] == attempts - SIGNUPS_PER_ADDRESS, result
     assert result["retry_after"] == "3600", result
     assert other.status_code == 201, other.text
+
+
+def test_an_accounts_writes_past_its_rate_get_429_while_another_address_writes(
+    generated: ComposeProject, hosts: list[ClientHost], tmp_path: Path
+) -> None:
+    """WRITES_PER_ACCOUNT as shipped (this stack raises it for its loads: the test puts
+    the default back, then the raise): one account from one address posts 10 past it,
+    one at a time, through the published HTTPS port; another account, from another
+    address, writes meanwhile. Next to last: it recreates the api."""
+    raised = generated.env.pop("WRITES_PER_ACCOUNT")
+    generated("up", "-d", "--wait", "api")
+    try:
+        writer = hosts[0].popen(
+            "tests.support.attackers", "--tls", "writes", hosts[0].gateway,
+            str(generated.tls_port), str(WRITES_PER_ACCOUNT + 10),
+        )  # fmt: skip
+        url = f"https://localhost:{generated.tls_port}"
+        with httpx.Client(
+            base_url=url, verify=str(authority(generated, tmp_path)), timeout=30
+        ) as client:
+            name = f"ordinary-{secrets.token_hex(3)}"
+            body = {"username": name, "email": f"{name}@example.com",
+                    "password": f"{name} passphrase"}  # fmt: skip
+            user = client.post("/users", json=body).json()
+            token = client.post("/token", data={"username": name, "password": body["password"]})
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            ordinary: list[int] = []
+            while writer.poll() is None and len(ordinary) < 60:
+                post = {"title": "t", "content": "ordinary"}
+                ordinary.append(
+                    client.post(f"/users/{user['id']}/posts", json=post, headers=headers)
+                    .status_code
+                )  # fmt: skip
+                time.sleep(0.1)
+        result = json.loads(writer.communicate(timeout=180)[0])
+    finally:
+        generated.env["WRITES_PER_ACCOUNT"] = raised
+        generated("up", "-d", "--wait", "api")
+    record("door-writes-one-account", {**result, "ordinary_writes": len(ordinary)})
+    assert result["statuses"] == {"201": WRITES_PER_ACCOUNT, "429": 10}, result
+    assert 1 <= int(result["retry_after"]) <= 60, result
+    assert ordinary, "the ordinary client wrote nothing while the account was refused"
+    assert set(ordinary) == {201}, ordinary
 
 
 def test_a_limit_set_in_env_takes_effect_and_a_bad_one_stops_the_proxy(

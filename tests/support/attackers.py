@@ -281,19 +281,61 @@ def claim(host: str, port: int, request_id: str, how: str, address: str) -> dict
     return {"status": head[9:12].decode(errors="replace")}
 
 
-async def post(host: str, port: int, path: str, kind: str, body: bytes) -> tuple[str, float]:
-    """One POST on a connection of its own: the answer's head, and its seconds."""
+async def exchange(
+    host: str, port: int, path: str, kind: str, body: bytes, extra: str = ""
+) -> tuple[str, bytes, float]:
+    """One POST on a connection of its own: the answer's head and body, and its seconds."""
     started = time.monotonic()
     reader, writer = await connect(host, port)
     writer.write(
-        f"POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n".encode()
+        f"POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}".encode()
         + f"Content-Type: {kind}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
     await writer.drain()
-    head = (await reader.read()).split(b"\r\n\r\n", 1)[0].decode(errors="replace")
+    head, _, content = (await reader.read()).partition(b"\r\n\r\n")
     writer.close()
-    return head, time.monotonic() - started
+    return head.decode(errors="replace"), content, time.monotonic() - started
+
+
+async def post(host: str, port: int, path: str, kind: str, body: bytes) -> tuple[str, float]:
+    """One POST on a connection of its own: the answer's head, and its seconds."""
+    head, _, took = await exchange(host, port, path, kind, body)
+    return head, took
+
+
+def retry_after_of(head: str) -> str:
+    return next(
+        (line.split(":", 1)[1].strip() for line in head.splitlines()
+         if line.lower().startswith("retry-after:")), "none",
+    )  # fmt: skip
+
+
+async def writes(host: str, port: int, count: int) -> dict[str, Any]:
+    """An account of its own, logged in, then ``count`` small posts as it, one after
+    another (the write budget's rate, not the bytes): their statuses and first 429's
+    Retry-After. (The proxy answers with Connection: close, so the body is the rest.)"""
+    name = f"writer-{secrets.token_hex(4)}"
+    password = f"{name} passphrase"
+    fields = {"username": name, "email": f"{name}@example.com", "password": password}
+    head, made, _ = await exchange(
+        host, port, "/users", "application/json", json.dumps(fields).encode()
+    )
+    assert head[9:12] == "201", head
+    form = f"username={name}&password={password.replace(' ', '+')}".encode()
+    head, token, _ = await exchange(host, port, "/token", "application/x-www-form-urlencoded", form)
+    assert head[9:12] == "200", head
+    bearer = f"Authorization: Bearer {json.loads(token)['access_token']}\r\n"
+    path = f"/users/{json.loads(made)['id']}/posts"
+    body = json.dumps({"title": "t", "content": "a small post"}).encode()
+    statuses: Counter[str] = Counter()
+    retry_after = ""
+    for _ in range(count):
+        head, _, _ = await exchange(host, port, path, "application/json", body, bearer)
+        statuses[head[9:12] or "nothing"] += 1
+        if head[9:12] == "429" and not retry_after:
+            retry_after = retry_after_of(head)
+    return {"statuses": dict(statuses), "retry_after": retry_after}
 
 
 async def log_in(host: str, port: int, name: str) -> tuple[str, float]:
@@ -327,10 +369,7 @@ async def many(
             statuses[status] += 1
             seconds.append(took)
             if status == "429" and not retry_after:
-                retry_after.append(next(
-                    (line.split(":", 1)[1].strip() for line in head.splitlines()
-                     if line.lower().startswith("retry-after:")), "none",
-                ))  # fmt: skip
+                retry_after.append(retry_after_of(head))
 
     await asyncio.gather(*(one_after_another() for _ in range(at_once)))
     seconds.sort()
@@ -357,7 +396,8 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
     - ``claim REQUEST_ID --forwarded-for|--proxy-protocol ADDRESS``: one GET / over HTTPS
       claiming to come from ADDRESS (whatever --tls says);
     - ``spray COUNT AT_ONCE``: COUNT logins to names of their own, AT_ONCE at a time;
-    - ``signups COUNT AT_ONCE``: COUNT new accounts, AT_ONCE at a time.
+    - ``signups COUNT AT_ONCE``: COUNT new accounts, AT_ONCE at a time;
+    - ``writes COUNT``: an account of its own, then COUNT posts as it, one at a time.
     """
     if mode == "headers":
         count, mib = int(args[0]), int(args[1])
@@ -393,6 +433,8 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
         return await many(host, port, int(args[0]), int(args[1]), log_in)
     if mode == "signups":
         return await many(host, port, int(args[0]), int(args[1]), sign_up)
+    if mode == "writes":
+        return await writes(host, port, int(args[0]))
     raise SystemExit(f"unknown mode {mode}")
 
 
