@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.paths import ROOT
 from harness.postgres import free_port
-from harness.processes import LOAD_LIMITS, service_env
+from harness.processes import load_limits, service_env
 from harness.tls import test_certificates
 
 TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -67,13 +67,8 @@ class ComposeProject:
             # The development override's ports, when it is merged: free ones of its own.
             DB_PORT=str(free_port()),
             API_DEBUG_PORT=str(free_port()),
-            # A test's load is not a person's (harness.processes): its limits raised, unless
-            # the env file sets them (the shell's value would win over the file's).
-            **{
-                name: value
-                for name, value in LOAD_LIMITS.items()
-                if f"{name}=" not in env_file_text
-            },
+            # A test's load is not a person's (harness.processes): its limits raised.
+            **load_limits(env_file_text),
         )
         self.command = [
             "docker", "compose", "-p", self.project,

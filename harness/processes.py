@@ -55,6 +55,12 @@ LOAD_LIMITS = {
 }
 
 
+def load_limits(env_file_text: str = "") -> dict[str, str]:
+    """LOAD_LIMITS for a stack's shell environment, but for those its env file sets (the
+    shell's value would win over the file's)."""
+    return {name: value for name, value in LOAD_LIMITS.items() if f"{name}=" not in env_file_text}
+
+
 def gunicorn_command(config: str | None = None) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "--config", config or gunicorn_config]
 

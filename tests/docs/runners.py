@@ -15,7 +15,7 @@ from pathlib import Path
 from harness.compose import ComposeProject
 from harness.paths import ROOT
 from harness.postgres import free_port
-from harness.processes import service_env
+from harness.processes import load_limits, service_env
 from tests.docs.examples import Block, commands, expectations
 
 CLIENT_FOLDER = ROOT / "users-and-posts-api-client"
@@ -61,6 +61,7 @@ class Target:
 
     def environment(self) -> dict[str, str]:
         return service_env(
+            None,
             COMPOSE_PROJECT_NAME=self.project,
             COMPOSE_FILE=os.pathsep.join(str(path) for path in self.files),
             # Compose's and the Makefile's env files: an empty one, never the checkout's.
@@ -71,6 +72,9 @@ class Target:
             API_DEBUG_PORT=str(self.debug_port),
             API_TLS_PORT=str(self.tls_port),
             TLS_DIR=str(self.tls_dir or ""),
+            # A test's load is not a person's (harness.processes): every command here,
+            # `make up` and `make release` included, keeps the limits raised.
+            **load_limits(self.env_file.read_text()),
         )
 
     def address(self, text: str) -> str:

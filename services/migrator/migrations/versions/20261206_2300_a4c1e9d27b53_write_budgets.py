@@ -5,7 +5,9 @@ Revises: 5d8e1f0a7b42
 Create Date: 2026-12-06 23:00:00+00:00
 
 Expand: three columns on users, each NOT NULL with a constant default (PostgreSQL 11+
-stores the default in the catalog: no rewrite, no scan, a brief lock), and a trigger on
+stores the default in the catalog: no rewrite, no scan, a brief lock; the window's start
+is the epoch, a window long over, so an account's first counted write opens one, and a
+downgrade and upgrade give every row the same values again), and a trigger on
 posts that keeps ``users.stored_bytes`` (the bytes of the author's titles and contents,
 as stored) whoever writes: this api, the previous release during the rollout, psql.
 
@@ -71,7 +73,7 @@ def upgrade() -> None:
         sa.Column(
             "writes_window_start",
             sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
+            server_default=sa.text("'1970-01-01 00:00:00+00'"),
             nullable=False,
         ),
     )

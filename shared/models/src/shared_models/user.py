@@ -41,12 +41,15 @@ class User(Base):
     stored_bytes: Mapped[int] = mapped_column(
         BigInteger, server_default=text("0"), info={"hidden": True}
     )
-    # Its writes since the start of its current window (WRITE_WINDOW_SECONDS).
+    # Its writes since the start of its current window (WRITE_WINDOW_SECONDS); the epoch,
+    # a window long over, until its first counted write opens one.
     writes_in_window: Mapped[int] = mapped_column(
         Integer, server_default=text("0"), info={"hidden": True}
     )
     writes_window_start: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), info={"hidden": True}
+        DateTime(timezone=True),
+        server_default=text("'1970-01-01 00:00:00+00'"),
+        info={"hidden": True},
     )
 
     # passive_deletes: the database's ON DELETE CASCADE removes the posts; the ORM
