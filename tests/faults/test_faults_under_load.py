@@ -449,8 +449,10 @@ def test_restart_api_under_load(stack: ComposeProject) -> None:
     # Mostly 503s; a request caught as every api stops may also see its connection
     # closed (once in 2,442 in CI, never locally). Nothing else, and only meanwhile.
     only_connection_errors(report)
+    # Until the proxy's next check (every 1 s, rise 1) finds a restarted api ready: in a
+    # CI run (2026-12-07) 503s went on 2.3 s after `restart` returned, so 3 s, not 2.
     failed = [s for s in report.samples if not s.ok]
     assert all(
-        report.marks["fault"] <= s.started <= report.marks["restarted"] + 2 for s in failed
+        report.marks["fault"] <= s.started <= report.marks["restarted"] + 3 for s in failed
     ), failed
     recovered(report, "restarted", bound=10)
