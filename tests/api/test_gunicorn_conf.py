@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
+from api.observability.dead_workers import archive_dead_worker
 from harness.processes import RunningApi, gunicorn_command, running_api, service_env
 from tests.api.factories import user_body
 from tests.support.logs import log_lines
@@ -136,6 +137,24 @@ def test_dead_workers_leave_no_files_behind_and_their_counts_stay(
         assert len(files) <= files_at_start + 3, files
         assert requests_total(scrape(api), "/posts/{post_id}") == 20
         assert scrape(api)["api_worker_exits_total[]"] == 3
+
+
+def test_a_worker_file_not_yet_written_fails_neither_a_scrape_nor_its_archive(
+    migrated_database: URL, log_dir: Path
+) -> None:
+    """A starting worker creates its metrics file, then sizes it: a scrape in between (or
+    the worker killed in between) meets a file of 0 bytes, which prometheus_client reads
+    as corrupt (prometheus/client_python#1199): every scrape got a 500 while it lasted."""
+    metrics_dir = log_dir / "metrics"
+    with running_api(migrated_database, log_dir, METRICS_DIR=str(metrics_dir)) as api:
+        for _ in range(3):
+            httpx.get(api.base_url + "/posts/1", timeout=10)
+        (metrics_dir / "counter_4194303.db").touch()  # a pid no live worker has
+        (metrics_dir / "histogram_4194303.db").touch()
+        assert requests_total(scrape(api), "/posts/{post_id}") == 3
+        archive_dead_worker(metrics_dir, 4194303)  # as the master does when it exits
+        assert not list(metrics_dir.glob("*_4194303.db"))
+        assert requests_total(scrape(api), "/posts/{post_id}") == 3
 
 
 @pytest.mark.parametrize(

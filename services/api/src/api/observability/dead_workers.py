@@ -13,6 +13,8 @@ from pathlib import Path
 from prometheus_client import multiprocess
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
+from api.observability.metrics import sized
+
 ARCHIVED_KINDS = ("counter", "histogram")
 
 
@@ -28,7 +30,7 @@ def archive_dead_worker(directory: Path, pid: int) -> None:
 
 
 def merge_into_archive(archive: Path, dead: Path) -> None:
-    sources = [str(path) for path in (archive, dead) if path.exists()]
+    sources = sized(str(path) for path in (archive, dead))
     merged = multiprocess.MultiProcessCollector.merge(sources, accumulate=False)  # type: ignore[no-untyped-call]
     # Not *.db: a scrape meanwhile reads the old archive and the dead file, not this.
     building = archive.with_name(archive.name + ".new")

@@ -8,8 +8,11 @@ development server), the process's own registry is served.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterable
 from importlib.metadata import version
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -21,6 +24,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.metrics_core import Metric
 
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
 
@@ -77,10 +81,32 @@ def record_build(revision: str) -> None:
     BUILD_INFO.labels(version=version("api"), revision=revision).set(1)
 
 
+def sized(paths: Iterable[str]) -> list[str]:
+    """The metrics files that have their header: a starting worker creates its file, then
+    sizes it, and prometheus_client reads a file of 0 bytes as corrupt, failing the
+    whole scrape (prometheus/client_python#1199). Such a file has nothing counted yet."""
+    kept = []
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):  # a dead worker's, archived meanwhile
+            if Path(path).stat().st_size > 0:
+                kept.append(path)
+    return kept
+
+
+class WorkersCollector(multiprocess.MultiProcessCollector):
+    """Every worker's files summed, as prometheus_client does, without the files that
+    are not yet written (``sized``)."""
+
+    def collect(self) -> Iterable[Metric]:
+        files = sized(str(path) for path in Path(self._path).glob("*.db"))
+        metrics: Iterable[Metric] = self.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
+        return metrics
+
+
 def exposition() -> tuple[bytes, str]:
     """The text a scrape gets, and its content type."""
     if MULTIPROCESS:
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        WorkersCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
