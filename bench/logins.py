@@ -23,7 +23,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import URL
 
-from api.accounts.passwords import HASHER
+from api.accounts.passwords import hasher
+from api.settings import PasswordHashing
 from harness.databases import connect, new_database
 from harness.load import percentile
 from harness.postgres import throwaway_server
@@ -46,7 +47,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def seed(database: URL) -> None:
     """USERS accounts with one password (one hash, shared: hashing 64 takes 10 s)."""
-    digest = HASHER.hash(PASSWORD)
+    digest = hasher(PasswordHashing()).hash(PASSWORD)  # at the cost as shipped
     with connect(database) as db:
         db.execute(
             "INSERT INTO users (username, username_key, email, password_hash, token_version) "

@@ -23,10 +23,14 @@ from harness.processes import (
     RunningApi,
     running_api,
     use_gunicorn_config,
+    use_quick_hashing,
 )
 
 # gunicorn as the api image runs it, plus the workers' coverage saved on SIGTERM.
 use_gunicorn_config("python:tests.support.gunicorn_with_coverage")
+# The api servers the tests start hash passwords at the least cost the api accepts
+# (harness.processes.QUICK_HASHING); the compose stacks, at the shipped cost.
+use_quick_hashing()
 
 # In-process settings (the roles step, the app in the docs) must not read the shell's.
 for _name in SERVICE_VARIABLES:

@@ -57,7 +57,7 @@ def lifespan_of(database_settings: ApiDatabaseSettings, api_settings: ApiSetting
         # Opened here, in the worker, so no pool is ever shared across a fork.
         # The keys first: a worker without them fails to start, rather than answer 500s.
         keys = KeyRing(Path(api_settings.token_keys_file), api_settings.token_minutes)
-        hashing = Hashing(api_settings.argon2_hashes_at_once)
+        hashing = Hashing(api_settings)
         pool = await Pool.open(database_settings, api_settings)
         record_build(api_settings.build_revision)
         sampler = asyncio.create_task(sample_pool_gauges(pool))

@@ -25,7 +25,57 @@ class ApiDatabaseSettings(DatabaseSettings, ApiCredentials):
         return self.role_url(driver, self.api_db_user, self.api_db_password)
 
 
-class ApiSettings(PublicHosts):
+# OWASP's cheapest recommended Argon2id (7 MiB, 5 passes, 1 lane): every recommended
+# configuration (RFC 9106's, OWASP's) uses at least this memory times passes.
+LEAST_MEMORY_KIB = 7 * 1024
+LEAST_MEMORY_PASSES = LEAST_MEMORY_KIB * 5
+
+
+class PasswordHashing(EnvSettings):
+    """What a password's Argon2id hash costs, and how many are computed at once."""
+
+    model_config = SettingsConfigDict(title="How passwords are hashed: the cost of Argon2id")
+
+    argon2_memory_kib: int = Field(
+        default=64 * 1024,
+        ge=LEAST_MEMORY_KIB,
+        le=4 * 1024 * 1024,
+        description="KiB of memory one Argon2id hash fills (RFC 9106's second recommended "
+        "option: 64 MiB). The cost of a guess to an attacker who has the hashes; a hash's "
+        "time grows with this times ARGON2_PASSES, which must be at least "
+        f"{LEAST_MEMORY_PASSES:,} (OWASP's cheapest recommended option: 7 MiB, 5 passes).",
+    )
+    argon2_passes: int = Field(
+        default=3, ge=1, le=64, description="Passes over that memory (Argon2's time cost)."
+    )
+    argon2_lanes: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Lanes of one hash (Argon2's parallelism). A hash stores its own "
+        "parameters: a changed cost applies to passwords set from then on, and the ones "
+        "stored before still log in.",
+    )
+    argon2_hashes_at_once: int = Field(
+        default=2,
+        ge=1,
+        description="Argon2id hashes (a sign-up, a login, a password change) each worker "
+        "computes at once, in threads, each about 0.15 s of CPU and 64 MiB of memory as "
+        "shipped; more wait their turn, so logins never starve reads of CPU or the "
+        "container of memory.",
+    )
+
+    @model_validator(mode="after")
+    def _at_least_the_least_recommended_cost(self) -> Self:
+        if self.argon2_memory_kib * self.argon2_passes < LEAST_MEMORY_PASSES:
+            raise ValueError(
+                "ARGON2_MEMORY_KIB times ARGON2_PASSES must be at least "
+                f"{LEAST_MEMORY_PASSES} (OWASP's cheapest recommended Argon2id: 7 MiB, 5 passes)"
+            )
+        return self
+
+
+class ApiSettings(PublicHosts, PasswordHashing):
     """The API's connection pool, limits and timeouts."""
 
     model_config = SettingsConfigDict(title="The API's connection pool, limits and timeouts")
@@ -151,13 +201,6 @@ class ApiSettings(PublicHosts):
         "keep: a post or change past it gets a 413 that says so; deleting posts makes room. "
         "32 MiB is thousands of long posts; it bounds what a flood of writes from one "
         "account can add to the database.",
-    )
-    argon2_hashes_at_once: int = Field(
-        default=2,
-        ge=1,
-        description="Argon2id hashes (a sign-up, a login, a password change) each worker "
-        "computes at once, in threads, each about 0.15 s of CPU and 64 MiB of memory; more "
-        "wait their turn, so logins never starve reads of CPU or the container of memory.",
     )
 
     drain_file: str = Field(

@@ -15,11 +15,24 @@ import anyio
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from api.settings import PasswordHashing
+
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
 COMMON = Path(__file__).with_name("common_passwords.txt")
 
-HASHER = PasswordHash((Argon2Hasher(time_cost=3, memory_cost=65536, parallelism=4),))
+
+def hasher(cost: PasswordHashing) -> PasswordHash:
+    """Hashes at ``cost``; checks a hash at the cost it was made with (it says which)."""
+    return PasswordHash(
+        (
+            Argon2Hasher(
+                time_cost=cost.argon2_passes,
+                memory_cost=cost.argon2_memory_kib,
+                parallelism=cost.argon2_lanes,
+            ),
+        )
+    )
 
 
 @cache
@@ -40,21 +53,25 @@ def refusal(password: str) -> str | None:
 
 
 class Hashing:
-    """The worker's hashing: at most ``at_once`` hashes or checks at a time, in threads."""
+    """The worker's hashing: at most ARGON2_HASHES_AT_ONCE hashes or checks at a time, in
+    threads."""
 
-    def __init__(self, at_once: int) -> None:
-        self.limiter = anyio.CapacityLimiter(at_once)
+    def __init__(self, settings: PasswordHashing) -> None:
+        self.hasher = hasher(settings)
+        self.limiter = anyio.CapacityLimiter(settings.argon2_hashes_at_once)
         # A hash to check against when there is no account: an unknown name costs what
         # a wrong password costs.
-        self.decoy = HASHER.hash("no account has this password")
+        self.decoy = self.hasher.hash("no account has this password")
 
     async def hash(self, password: str) -> str:
-        digest: str = await anyio.to_thread.run_sync(HASHER.hash, password, limiter=self.limiter)
+        digest: str = await anyio.to_thread.run_sync(
+            self.hasher.hash, password, limiter=self.limiter
+        )
         return digest
 
     async def verify(self, password: str, digest: str | None) -> bool:
         """Whether ``password`` is the one ``digest`` was made from; never for no digest."""
         matches: bool = await anyio.to_thread.run_sync(
-            HASHER.verify, password, digest or self.decoy, limiter=self.limiter
+            self.hasher.verify, password, digest or self.decoy, limiter=self.limiter
         )
         return matches and digest is not None

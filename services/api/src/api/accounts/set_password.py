@@ -18,10 +18,10 @@ from typing import TextIO
 import asyncpg
 from sqlalchemy import bindparam, update
 
-from api.accounts.passwords import HASHER, refusal
+from api.accounts.passwords import hasher, refusal
 from api.accounts.statements import ONE_MORE
 from api.db.query import compiled
-from api.settings import ApiDatabaseSettings
+from api.settings import ApiDatabaseSettings, PasswordHashing
 from shared_models import User
 from shared_models.identity import username_key
 from shared_models.logs import LogSettings
@@ -48,9 +48,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def set_password(dsn: str, username: str, password: str) -> str | None:
-    """The user's name as stored, once their password is ``password``; None for no user."""
-    digest = HASHER.hash(password)
+async def set_password(dsn: str, username: str, digest: str) -> str | None:
+    """The user's name as stored, once their password hash is ``digest``; None for no
+    user."""
     connection = await asyncpg.connect(dsn, server_settings={"application_name": "set-password"})
     try:
         row = await SET_PASSWORD.fetchrow(
@@ -71,10 +71,12 @@ def main(argv: list[str] | None = None, stdin: TextIO = sys.stdin) -> int:
     else:
         password = secrets.token_urlsafe(18)  # 144 random bits, 24 characters
     # Every bad variable named at once, exit status 2: as the api itself starts.
-    settings = start("set-password", [ApiDatabaseSettings, LogSettings])[ApiDatabaseSettings]
-    dsn = settings.url("asyncpg").set(drivername="postgresql").render_as_string(False)
+    settings = start("set-password", [ApiDatabaseSettings, PasswordHashing, LogSettings])
+    database = settings[ApiDatabaseSettings]
+    dsn = database.url("asyncpg").set(drivername="postgresql").render_as_string(False)
+    digest = hasher(settings[PasswordHashing]).hash(password)  # at the api's cost
     try:
-        name = asyncio.run(set_password(dsn, args.username, password))
+        name = asyncio.run(set_password(dsn, args.username, digest))
     except (OSError, asyncpg.PostgresError) as exc:
         print(f"set-password: the database refused or cannot be reached: {exc}", file=sys.stderr)
         return 1
