@@ -42,6 +42,19 @@ def test_each_step_ran_once_and_exited_0_before_the_next_started(stack: ComposeP
     assert httpx.get(stack.base_url + "/readyz", timeout=10).status_code == 200
 
 
+def test_the_api_starts_no_more_workers_than_its_memory_holds_hashing(
+    stack: ComposeProject,
+) -> None:
+    """compose.yaml's api has 768 MiB; half of it holds three workers' two 64 MiB hashes
+    at once. Eight set by hand stop it before a worker forks, naming what to change."""
+    refused = stack("run", "--rm", "--no-deps", "-T", "-e", "WEB_CONCURRENCY=8", "api",
+                    check=False, timeout=120)  # fmt: skip
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    said = refused.stdout + refused.stderr
+    assert "api: invalid configuration: WEB_CONCURRENCY (8) times ARGON2_HASHES_AT_ONCE" in said
+    assert "the container's 768 MiB: at most 3 workers fit" in said
+
+
 def test_the_readme_flow_keeps_data_across_migrations_and_restarts(stack: ComposeProject) -> None:
     with httpx.Client(base_url=stack.base_url, timeout=30) as client:
         user = client.post("/users", json=user_body(username="ada", email="ada@example.com"))

@@ -12,13 +12,25 @@ from gunicorn import glogging
 from starlette.types import ASGIApp
 from uvicorn_worker import UvicornWorker
 
-from api.settings import SETTINGS, ApiSettings, ServerSettings
+from api.settings import (
+    SETTINGS,
+    ApiSettings,
+    ServerSettings,
+    container_memory_bytes,
+    workers_within_memory,
+)
 from shared_models.logs import configure_logging
-from shared_models.startup import load
+from shared_models.settings import ConfigurationError
+from shared_models.startup import load, refuse
 
 settings = load("api", SETTINGS)
 server = settings[ServerSettings]
 metrics_port = settings[ApiSettings].metrics_port
+try:
+    # Checked across two sections, against the container's memory, before any worker forks.
+    worker_count = workers_within_memory(server, settings[ApiSettings], container_memory_bytes())
+except ConfigurationError as exc:
+    refuse("api", settings.log, [str(exc)])
 
 # The workers' shared metrics files, set before the app (and prometheus_client) is
 # imported, and emptied: values of an earlier run's workers must not be summed in.
@@ -59,7 +71,7 @@ def serve() -> ASGIApp:
 wsgi_app = "api.gunicorn_conf:serve()"
 logger_class = Logger
 worker_class = Worker
-workers = server.web_concurrency
+workers = worker_count
 # The API's address, and /metrics's port on the same interface (api.observability.routes).
 host, _, api_port = server.gunicorn_bind.rpartition(":")
 bind = [server.gunicorn_bind]

@@ -1,6 +1,7 @@
 """What the API and its server read from the environment."""
 
 import os
+from pathlib import Path
 from typing import Self
 
 from pydantic import Field, model_validator
@@ -8,7 +9,13 @@ from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import URL
 
 from shared_models.logs import LogSettings
-from shared_models.settings import ApiCredentials, DatabaseSettings, EnvSettings, PublicHosts
+from shared_models.settings import (
+    ApiCredentials,
+    ConfigurationError,
+    DatabaseSettings,
+    EnvSettings,
+    PublicHosts,
+)
 
 MIB = 1024 * 1024
 
@@ -227,8 +234,12 @@ class ServerSettings(EnvSettings):
         default_factory=available_cpus,
         ge=1,
         description="Gunicorn worker processes. Each is async, so one per CPU keeps every "
-        "CPU busy without context switching.",
-        json_schema_extra={"default_doc": "CPUs available"},
+        "CPU busy without context switching. Every hash the workers may run at once "
+        "(this times ARGON2_HASHES_AT_ONCE times ARGON2_MEMORY_KIB) must fit in half the "
+        "container's memory limit: by default fewer workers start when one per CPU would "
+        "not fit (768 MiB as shipped holds 3), and a value set here that does not fit "
+        "stops the api.",
+        json_schema_extra={"default_doc": "CPUs available, at most what the memory holds"},
     )
     gunicorn_bind: str = Field(
         default="0.0.0.0:8000", description="Address gunicorn listens on inside the container."
@@ -260,6 +271,56 @@ class ServerSettings(EnvSettings):
         description="Directory where the workers share their metrics (prometheus_client's "
         "multiprocess mode); emptied when the server starts. Keep it on a tmpfs.",
     )
+
+
+# Where the container's memory limit is read: cgroup v2's file, then v1's.
+MEMORY_LIMIT_FILES = (
+    Path("/sys/fs/cgroup/memory.max"),
+    Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
+)
+# cgroup v1 says "no limit" with a number near 2**63.
+NO_LIMIT_FROM = 2**60
+
+
+def container_memory_bytes(files: tuple[Path, ...] = MEMORY_LIMIT_FILES) -> int | None:
+    """The memory limit of the container this process runs in (compose's ``mem_limit``,
+    a pod's ``resources.limits.memory``); None when there is none."""
+    for file in files:
+        try:
+            text = file.read_text().strip()
+        except OSError:
+            continue
+        return int(text) if text.isdigit() and int(text) < NO_LIMIT_FROM else None
+    return None
+
+
+def hashing_memory_bytes(cost: PasswordHashing, workers: int) -> int:
+    """Memory that every hash a server may run at once fills (about 64 MiB each as shipped)."""
+    return cost.argon2_memory_kib * 1024 * cost.argon2_hashes_at_once * workers
+
+
+def workers_within_memory(
+    server: ServerSettings, cost: PasswordHashing, limit_bytes: int | None
+) -> int:
+    """How many workers to start: WEB_CONCURRENCY, as long as every hash they may run at
+    once fits in half the container's memory (the other half is the processes' own; a
+    worker at rest holds about 20 MiB of its own). By default one a CPU, fewer when that
+    many would not fit, so a big host does not turn a flood of logins into an OOM kill;
+    a WEB_CONCURRENCY set too high stops the server, naming what to change."""
+    if limit_bytes is None:
+        return server.web_concurrency
+    fitting = max(1, limit_bytes // 2 // hashing_memory_bytes(cost, 1))
+    if "web_concurrency" not in server.model_fields_set:
+        return min(server.web_concurrency, fitting)
+    if server.web_concurrency > fitting:
+        need = hashing_memory_bytes(cost, server.web_concurrency) // MIB
+        raise ConfigurationError(
+            f"WEB_CONCURRENCY ({server.web_concurrency}) times ARGON2_HASHES_AT_ONCE "
+            f"times ARGON2_MEMORY_KIB needs {need} MiB for the hashes alone, more than half "
+            f"the container's {limit_bytes // MIB} MiB: at most {fitting} workers fit; "
+            "lower one of them, or give the container more memory"
+        )
+    return server.web_concurrency
 
 
 # Everything the API's container reads (the compose and docs tests walk this).

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from typing import NoReturn, TypeVar, cast
 
 from shared_models.logs import LogSettings, configure_logging
 from shared_models.settings import ConfigurationError, EnvSettings
@@ -50,13 +50,22 @@ def load(program: str, classes: Sequence[type[EnvSettings]]) -> Settings:
         except ConfigurationError as exc:
             problems.extend(p for p in problems_of(exc) if p not in problems)
     if problems:
-        log = loaded.get(LogSettings, LogSettings.model_construct())
-        configure_logging(cast(LogSettings, log), program)
-        logging.getLogger(program).critical(
-            "%s: %s%s", program, PREFIX, "; ".join(problems), extra={"outcome": "failed"}
+        refuse(
+            program,
+            cast(LogSettings, loaded.get(LogSettings, LogSettings.model_construct())),
+            problems,
         )
-        raise SystemExit(INVALID_CONFIGURATION)
     return Settings(program, loaded)
+
+
+def refuse(program: str, log: LogSettings, problems: Sequence[str]) -> NoReturn:
+    """Stop the program as a bad value does: one critical line naming every problem (a
+    check across settings, after ``load``, stops it the same way), exit status 2."""
+    configure_logging(log, program)
+    logging.getLogger(program).critical(
+        "%s: %s%s", program, PREFIX, "; ".join(problems), extra={"outcome": "failed"}
+    )
+    raise SystemExit(INVALID_CONFIGURATION)
 
 
 def start(program: str, classes: Sequence[type[EnvSettings]]) -> Settings:
