@@ -219,11 +219,15 @@ def test_a_claim_through_dockers_userland_proxy_is_dropped_too(
     assert last_access_line(generated, request_id)["client"] != "203.0.113.66"
 
 
+@pytest.mark.parametrize("version", ["", "-v2"], ids=["v1", "v2"])
 def test_a_proxy_protocol_balancer_names_the_client(
-    generated: ComposeProject, hosts: list[ClientHost]
+    generated: ComposeProject, hosts: list[ClientHost], version: str
 ) -> None:
-    ask_as(hosts[PROXY_PROTOCOL_HOST], generated, "pp-1", "--proxy-protocol", "203.0.113.7")
-    assert last_access_line(generated, "pp-1")["client"] == "203.0.113.7"
+    """PROXY_PROTOCOL_UPSTREAMS' balancer may speak either version (HAProxy's accept-proxy
+    reads both); the address it names is the client's in the api's line."""
+    request_id, client = f"pp{version or '-v1'}", f"203.0.113.{7 if version else 9}"
+    ask_as(hosts[PROXY_PROTOCOL_HOST], generated, request_id, f"--proxy-protocol{version}", client)
+    assert last_access_line(generated, request_id)["client"] == client
 
 
 def test_a_trusted_balancers_forwarded_for_names_the_client(

@@ -11,6 +11,7 @@ import json
 import secrets
 import socket
 import ssl
+import struct
 import sys
 import time
 from collections import Counter
@@ -262,15 +263,31 @@ async def dribble(host: str, port: int, connections: int, every: float) -> dict[
     return {"requests": list(results)}
 
 
+# The PROXY protocol's version 2 (HAProxy's proxy-protocol.txt, section 2.2): a fixed
+# signature, then PROXY over TCP/IPv4, then the addresses and ports in network order.
+PROXY_V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
+PROXY_V2_COMMAND, PROXY_V2_TCP4 = 0x21, 0x11
+
+
+def proxy_protocol_v2(source: str, source_port: int, destination: str, port: int) -> bytes:
+    addresses = socket.inet_aton(source) + socket.inet_aton(destination)
+    block = addresses + struct.pack("!HH", source_port, port)
+    head = struct.pack("!BBH", PROXY_V2_COMMAND, PROXY_V2_TCP4, len(block))
+    return PROXY_V2_SIGNATURE + head + block
+
+
 def claim(host: str, port: int, request_id: str, how: str, address: str) -> dict[str, Any]:
     """GET / over HTTPS, tagged ``request_id``, claiming to come from ``address``: in an
-    X-Forwarded-For header (``--forwarded-for``) or in a PROXY protocol line sent before
-    the TLS handshake (``--proxy-protocol``), as a load balancer would."""
+    X-Forwarded-For header (``--forwarded-for``) or in a PROXY protocol header sent before
+    the TLS handshake, version 1's line (``--proxy-protocol``) or version 2's binary block
+    (``--proxy-protocol-v2``), as a load balancer would."""
     with socket.create_connection((host, port), timeout=10) as raw:
         extra = ""
+        my_port = raw.getsockname()[1]
         if how == "--proxy-protocol":
-            my_port = raw.getsockname()[1]
             raw.sendall(f"PROXY TCP4 {address} {host} {my_port} {port}\r\n".encode())
+        elif how == "--proxy-protocol-v2":
+            raw.sendall(proxy_protocol_v2(address, my_port, host, port))
         elif how == "--forwarded-for":
             extra = f"X-Forwarded-For: {address}\r\n"
         else:
@@ -396,7 +413,7 @@ async def main(mode: str, host: str, port: int, *args: str) -> dict[str, Any]:
       again, for SECONDS;
     - ``dribble CONNECTIONS EVERY``: each connection sends a body's first 20 KiB, then a
       byte every EVERY seconds until it is answered;
-    - ``claim REQUEST_ID --forwarded-for|--proxy-protocol ADDRESS``: one GET / over HTTPS
+    - ``claim REQUEST_ID --forwarded-for|--proxy-protocol[-v2] ADDRESS``: one GET / over HTTPS
       claiming to come from ADDRESS (whatever --tls says);
     - ``spray COUNT AT_ONCE``: COUNT logins to names of their own, AT_ONCE at a time;
     - ``signups COUNT AT_ONCE``: COUNT new accounts, AT_ONCE at a time;
