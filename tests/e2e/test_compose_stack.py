@@ -7,6 +7,7 @@ its own project name and host port, so it never touches a stack you have running
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from datetime import datetime
 from pathlib import Path
@@ -42,6 +43,13 @@ def test_each_step_ran_once_and_exited_0_before_the_next_started(stack: ComposeP
     assert httpx.get(stack.base_url + "/readyz", timeout=10).status_code == 200
 
 
+def container_log(stack: ComposeProject, container: str) -> str:
+    logs = subprocess.run(
+        ["docker", "logs", container], env=stack.env, capture_output=True, text=True, check=False
+    )
+    return logs.stdout + logs.stderr
+
+
 def test_the_api_starts_no_more_workers_than_its_memory_holds_hashing(
     stack: ComposeProject,
 ) -> None:
@@ -53,6 +61,23 @@ def test_the_api_starts_no_more_workers_than_its_memory_holds_hashing(
     said = refused.stdout + refused.stderr
     assert "api: invalid configuration: WEB_CONCURRENCY (8) times ARGON2_HASHES_AT_ONCE" in said
     assert "the container's 768 MiB: at most 3 workers fit" in said
+
+    # Left to its default (one a CPU, 2 or more here), and a cost of which one worker's
+    # hash fills the half: one worker starts, and the api says why.
+    started = stack("run", "-d", "--no-deps", "-e", "ARGON2_MEMORY_KIB=393216",
+                    "-e", "ARGON2_HASHES_AT_ONCE=1", "api", timeout=120)  # fmt: skip
+    container = started.stdout.split()[-1]
+    try:
+        deadline, log = time.monotonic() + 60, ""
+        while "Booting worker" not in log and time.monotonic() < deadline:
+            time.sleep(0.5)
+            log = container_log(stack, container)
+        assert "workers: 1, not one for each of" in log, log
+        time.sleep(2)  # a second worker, if one were coming, would have booted
+        assert container_log(stack, container).count("Booting worker") == 1, log
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], env=stack.env,
+                       capture_output=True, check=False)  # fmt: skip
 
 
 def test_the_readme_flow_keeps_data_across_migrations_and_restarts(stack: ComposeProject) -> None:

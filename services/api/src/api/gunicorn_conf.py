@@ -97,3 +97,14 @@ def child_exit(arbiter: Any, worker: Any) -> None:
 
     archive_dead_worker(Path(server.metrics_dir), worker.pid)
     WORKER_EXITS.inc()
+
+
+def on_starting(arbiter: Any) -> None:
+    if worker_count < server.web_concurrency:  # the default, capped: say so once
+        arbiter.log.warning(
+            "workers: %d, not one for each of %d CPUs: every hash they may run at once "
+            "must fit in half the container's memory (WEB_CONCURRENCY, "
+            "ARGON2_HASHES_AT_ONCE, ARGON2_MEMORY_KIB)",
+            worker_count,
+            server.web_concurrency,
+        )
