@@ -242,6 +242,18 @@ def quantity_cores(value: str | int | float) -> float:
     return int(text[:-1]) / 1000 if text.endswith("m") else float(text)
 
 
+BINARY_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def quantity_bytes(value: str | int) -> int:
+    """A memory quantity (``512Mi``, ``1Gi``, plain bytes) in bytes."""
+    text = str(value)
+    for suffix, factor in BINARY_SUFFIXES.items():
+        if text.endswith(suffix):
+            return int(text.removesuffix(suffix)) * factor
+    return int(text)
+
+
 def surge_pods(deployment: Obj, replicas: int) -> int:
     """Pods a rolling update adds on top of `replicas` (maxSurge, a number or a %)."""
     surge = deployment["spec"]["strategy"]["rollingUpdate"].get("maxSurge", "25%")

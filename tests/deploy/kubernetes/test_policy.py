@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from api.http.public_hosts import allowed
-from api.settings import ApiDatabaseSettings, ApiSettings, ServerSettings
+from api.settings import ApiDatabaseSettings, ApiSettings, ServerSettings, workers_within_memory
 from harness.paths import ROOT
 from migrator.settings import DatabaseWaitSettings, MigratorSettings
 from migrator.steps.secrets import SECRETS, SECRETS_DIR
@@ -37,6 +37,7 @@ from tests.deploy.kubernetes.manifests import (
     Workload,
     image_tag,
     labels_of,
+    quantity_bytes,
     quantity_cores,
     selects,
 )
@@ -759,6 +760,25 @@ def test_the_readme_states_each_budget(renders: dict[str, Rendered]) -> None:
     readme = (DEPLOY / "README.md").read_text()
     for variant in ("dev", "prod"):
         assert budget(renders[variant]).line() in readme, f"README: the {variant} budget"
+
+
+# --- the memory budget ------------------------------------------------------------------
+
+
+def test_the_api_workers_hashes_fit_the_pods_memory_limit(rendered: Rendered) -> None:
+    """The api's own check at start (api.settings.workers_within_memory), made offline:
+    WEB_CONCURRENCY's hashes at once must fit in half the pod's memory limit, or the api
+    would stop, naming them."""
+    (container,) = rendered.workload("api").pod["containers"]
+    environment = rendered.environment(container)
+    server = load(ServerSettings, "api", environment)
+    cost = load(ApiSettings, "api", environment)
+    limit = quantity_bytes(container["resources"]["limits"]["memory"])
+    try:
+        workers = workers_within_memory(server, cost, limit)
+    except ConfigurationError as refused:
+        raise AssertionError(f"{rendered.variant}: {refused}") from refused
+    assert workers == server.web_concurrency
 
 
 # --- the dev database -------------------------------------------------------------------

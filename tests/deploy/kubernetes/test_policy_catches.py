@@ -358,6 +358,11 @@ MUTATIONS: dict[str, tuple[str, Mutation, Callable[[Rendered], None]]] = {
         lambda r: r.one("HorizontalPodAutoscaler", "api")["spec"].update(maxReplicas=12),
         test_policy.test_the_connection_budget_fits_max_connections,
     ),
+    "more workers' hashes than the pod's memory holds": (
+        "prod",
+        lambda r: api_container(r)["resources"]["limits"].update(memory="256Mi"),
+        test_policy.test_the_api_workers_hashes_fit_the_pods_memory_limit,
+    ),
     "bigger pools than the database has connections for": (
         "prod",
         lambda r: config_map_of_api(r, 1)["data"].update(DB_POOL_SIZE="13"),
