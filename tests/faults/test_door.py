@@ -223,7 +223,7 @@ def test_a_claim_through_dockers_userland_proxy_is_dropped_too(
 def test_a_proxy_protocol_balancer_names_the_client(
     generated: ComposeProject, hosts: list[ClientHost], version: str
 ) -> None:
-    """PROXY_PROTOCOL_UPSTREAMS' balancer may speak either version (HAProxy's accept-proxy
+    """PROXY_PROTOCOL_UPSTREAMS' balancer may speak either version (HAProxy's expect-proxy
     reads both); the address it names is the client's in the api's line."""
     request_id, client = f"pp{version or '-v1'}", f"203.0.113.{7 if version else 9}"
     ask_as(hosts[PROXY_PROTOCOL_HOST], generated, request_id, f"--proxy-protocol{version}", client)
