@@ -148,7 +148,8 @@ def test_five_thousand_slow_header_connections(
     )  # fmt: skip
     assert connected == per_host * len(hosts)
     assert sum(result["closed_by_server"] for result in results) == connected
-    # A few 408s race a byte the client sends as the proxy closes: a reset, at the limit.
+    # The client sends nothing once an answer waits for it; a 408 that lands between that
+    # check and the byte after it draws a reset (without the check, one CI run saw 122 of 5,000).
     assert answers["answered 408"] + sum(r.get("reset", 0) for r in results) == connected
     assert answers["answered 408"] >= 0.99 * connected, answers
     assert min(closed_after) > 4.5, closed_after
