@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 import secrets
+import ssl
 import threading
 import time
 from collections import Counter
@@ -145,10 +146,10 @@ class Load:
         readers: int = 2,
         pause: float = 0.02,
         timeout: float = 30.0,
-        verify: str | bool = True,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.base_url = base_url
-        self.verify = verify  # a CA bundle's path for a stack whose authority is its own
+        self.verify = verify  # a context trusting a stack whose authority is its own
         self.until = seconds  # on the load's clock
         # Between one task's requests: a 2-core machine also runs the api, the database
         # and docker. Each task keeps its connection alive, as a real client does.

@@ -1,5 +1,6 @@
 """Clients with addresses of their own: network namespaces on this machine, each a host
-of the test's with one veth link to the machine (198.18.0.0/15, the benchmarking range).
+of the test's with one veth link to the machine, over IPv4 (198.18.0.0/15) and IPv6
+(2001:2::/48): the ranges RFC 2544 and RFC 5180 set aside for benchmarking.
 
 From a namespace, the published port is reached at the machine's side of its link, so
 the kernel's NAT forwards the connection with its source address kept: the proxy sees
@@ -28,6 +29,8 @@ class ClientHost:
     namespace: str
     address: str  # the namespace's own
     gateway: str  # the machine's side of the link: where the published port is reached
+    address6: str  # the same two, over IPv6
+    gateway6: str
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         """``python -m <args>`` in the namespace, from the repository's root."""
@@ -60,6 +63,12 @@ def free_networks(count: int) -> list[str]:
     return [net for net in candidates if net not in taken][:count]
 
 
+def ipv6_prefix(net: str) -> str:
+    """The /64 of 2001:2::/48 that goes with a /24 of free_networks' (the same link)."""
+    _, second, third = map(int, net.split("."))
+    return f"2001:2:0:{(second - 18) * 256 + third:x}"
+
+
 def remove(host: ClientHost, outside: str) -> None:
     """The namespace, whatever a timed-out attacker left running in it, and its link."""
     pids = subprocess.run(["ip", "netns", "pids", host.namespace], capture_output=True, text=True)
@@ -79,13 +88,17 @@ def client_hosts(count: int) -> Iterator[list[ClientHost]]:
         for number, net in enumerate(free_networks(count)):
             namespace, outside, inside = f"atk{tag}{number}", f"va{tag}{number}", f"vb{tag}{number}"
             ip("netns", "add", namespace)
-            hosts.append(ClientHost(namespace, f"{net}.2", f"{net}.1"))
+            net6 = ipv6_prefix(net)
+            hosts.append(ClientHost(namespace, f"{net}.2", f"{net}.1", f"{net6}::2", f"{net6}::1"))
             links.append(outside)
             ip("link", "add", outside, "type", "veth", "peer", "name", inside)
             ip("link", "set", inside, "netns", namespace)
             ip("addr", "add", f"{net}.1/24", "dev", outside)
+            # nodad: usable at once, not after duplicate address detection's second or so.
+            ip("addr", "add", f"{net6}::1/64", "dev", outside, "nodad")
             ip("link", "set", outside, "up")
             ip("-n", namespace, "addr", "add", f"{net}.2/24", "dev", inside)
+            ip("-n", namespace, "addr", "add", f"{net6}::2/64", "dev", inside, "nodad")
             ip("-n", namespace, "link", "set", inside, "up")
             ip("-n", namespace, "link", "set", "lo", "up")
             ip("-n", namespace, "route", "add", "default", "via", f"{net}.1")
