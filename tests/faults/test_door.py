@@ -22,6 +22,7 @@ import pytest
 
 from harness.compose import ComposeProject
 from harness.load import Load, percentile
+from harness.paths import ROOT
 from tests.faults.checks import record
 from tests.support.docker import with_docker_or_skip
 from tests.support.logs import log_lines
@@ -264,9 +265,12 @@ def test_a_trusted_balancers_forwarded_for_names_the_client(
     assert last_access_line(generated, "xff-1")["client"] == "203.0.113.8"
 
 
-def test_two_stacks_side_by_side_on_one_host(generated: ComposeProject) -> None:
-    """The generated stack is up; a second one, its own ports and no subnet fixed, too."""
-    second = ComposeProject(prefix="door2")
+def test_two_clones_side_by_side_on_one_host(generated: ComposeProject, tmp_path: Path) -> None:
+    """The generated stack is up; a second clone of the repository (its HEAD) comes up
+    beside it, its own project and ports, no subnet fixed, and both serve."""
+    clone = tmp_path / "second-clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=120)
+    second = ComposeProject(prefix="door2", root=clone)
     try:
         second("up", "--build", "--wait")
         for stack in (generated, second):
