@@ -14,12 +14,13 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from harness.paths import ROOT
 from harness.postgres import free_port
-from harness.processes import load_limits, service_env
+from harness.processes import LOG_BATCH_WAIT, load_limits, service_env
 from harness.tls import test_certificates
 
 TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -111,7 +112,9 @@ class ComposeProject:
 
     def service_log(self, service: str) -> str:
         """What the service's containers wrote, as they wrote it: no prefixes, and none of
-        the terminal codes compose 2.26 adds even with --no-color."""
+        the terminal codes compose 2.26 adds even with --no-color; its last batch of lines
+        included."""
+        time.sleep(LOG_BATCH_WAIT)
         result = self("logs", "--no-color", "--no-log-prefix", service)
         return TERMINAL_CODES.sub("", result.stdout)
 

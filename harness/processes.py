@@ -23,7 +23,12 @@ from harness.postgres import free_port
 from harness.roles import API_ROLE, as_api_role, as_owner
 from migrator.run import MigratorConfig, MigratorRun
 from migrator.steps.secrets import new_key_line
+from shared_models.logs import LogSettings
 from tools.configuration import all_variables
+
+# How long a process's last log lines may wait to be written (shared_models.line_batches),
+# with a margin: a test reads a log after it.
+LOG_BATCH_WAIT = LogSettings.model_fields["log_batch_seconds"].default + 0.15
 
 # Everything the services read; a developer's shell must not leak it into a test.
 SERVICE_VARIABLES = {
@@ -158,6 +163,8 @@ class RunningApi:
     metrics_url: str  # /metrics, on METRICS_PORT
 
     def log(self) -> str:
+        """What the server has written, its last batch of lines included."""
+        time.sleep(LOG_BATCH_WAIT)
         return self.log_path.read_text(errors="replace")
 
 

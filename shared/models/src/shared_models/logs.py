@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import logging.config
 import os
-import sys
 from collections.abc import MutableMapping
 from contextvars import ContextVar
 from typing import Any, Literal
@@ -21,7 +20,10 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from shared_models.line_batches import BatchedLineHandler, BatchedLineLoggerFactory, batcher
 from shared_models.settings import EnvSettings
+
+STDERR = 2  # standard error's file descriptor: lines are written to it, batched
 
 # The id of the request being served, where there is one (set by the API's middleware).
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -44,6 +46,15 @@ class LogSettings(EnvSettings):
         description="json: one JSON object per line, for log pipelines (jq, Loki, "
         "Elasticsearch); console: readable lines (the development override uses it). "
         "Any case.",
+    )
+    log_batch_seconds: float = Field(
+        default=0.1,
+        ge=0,
+        le=5,
+        description="How long a log line may wait to be written with the lines after it "
+        "(at most 4 KiB at once): one write for many lines costs Docker a fraction of "
+        "the CPU of one write each. Warnings and errors are written at once, with "
+        "everything before them; 0 writes every line at once.",
     )
 
     @field_validator("log_level", "log_format", mode="before")
@@ -105,7 +116,8 @@ def renderer(settings: LogSettings) -> Processor:
 
 def logging_config(settings: LogSettings, service: str) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` dictionary: one handler, on standard error
-    (standard output is for what a command prints, alembic --sql)."""
+    (standard output is for what a command prints, alembic --sql), batched
+    (shared_models.line_batches)."""
     formatter = {
         "()": structlog.stdlib.ProcessorFormatter,
         "foreign_pre_chain": [
@@ -129,8 +141,8 @@ def logging_config(settings: LogSettings, service: str) -> dict[str, Any]:
         "formatters": {"structured": formatter},
         "handlers": {
             "stderr": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stderr",
+                "()": BatchedLineHandler,
+                "lines": batcher(STDERR, settings.log_batch_seconds),
                 "formatter": "structured",
             }
         },
@@ -161,7 +173,8 @@ def configure_logging(settings: LogSettings, service: str) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[settings.log_level.upper()]
         ),
-        logger_factory=structlog.WriteLoggerFactory(file=sys.stderr),
+        # The same batches as the standard library's records: one order for every line.
+        logger_factory=BatchedLineLoggerFactory(batcher(STDERR, settings.log_batch_seconds)),
         cache_logger_on_first_use=False,
     )
     # What a test counts: a process configures its logging once.
