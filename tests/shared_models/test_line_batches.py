@@ -3,6 +3,7 @@ as Docker reads a container's standard error."""
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import subprocess
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared_models.line_batches import PIPE_BUF, LineBatcher
+from shared_models.line_batches import PIPE_BUF, BatchedLineHandler, LineBatcher
 
 
 @pytest.fixture
@@ -142,3 +143,23 @@ def test_lines_still_waiting_are_written_at_exit() -> None:
         [sys.executable, "-c", program], capture_output=True, timeout=30, check=True
     )
     assert result.stdout == b"first words\nlast words\n"
+
+
+def test_a_servers_own_lines_are_written_at_once(pipe: tuple[int, int]) -> None:
+    """uvicorn's worker ends on a signal that runs no exit handler, right after its last
+    line: the handler writes the servers' lines (and everything before them) at once."""
+    read, write = pipe
+    handler = BatchedLineHandler(LineBatcher(write, seconds=30), at_once=("uvicorn",))
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+
+    def record(name: str, message: str) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.INFO, __file__, 1, message, None, None)
+
+    handler.handle(record("api", "quiet, so at once"))
+    handler.handle(record("api.access", "a request"))
+    handler.handle(record("uvicornish", "not uvicorn's"))
+    assert waiting(read) == b"api quiet, so at once\n"
+    handler.handle(record("uvicorn.error", "Finished server process"))
+    assert waiting(read) == (
+        b"api.access a request\nuvicornish not uvicorn's\nuvicorn.error Finished server process\n"
+    )

@@ -5,7 +5,6 @@ the app is built once and shared with every worker (copy on write)."""
 
 import os
 import shutil
-import signal
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,7 +19,6 @@ from api.settings import (
     container_memory_bytes,
     workers_within_memory,
 )
-from shared_models.line_batches import flush_all
 from shared_models.logs import configure_logging
 from shared_models.settings import ConfigurationError
 from shared_models.startup import load, refuse
@@ -62,19 +60,6 @@ class Worker(UvicornWorker):  # type: ignore[misc]  # uvicorn_worker ships no ty
         # by its name.
         "proxy_headers": False,
     }
-
-    def init_signals(self) -> None:
-        super().init_signals()
-        # uvicorn, once shut down, raises again the signal that stopped it, whose default
-        # action ends the process without exit handlers: the batched log lines first.
-        for stopping in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(stopping, write_log_lines_then_stop)
-
-
-def write_log_lines_then_stop(signum: int, frame: object) -> None:
-    flush_all()
-    signal.signal(signum, signal.SIG_DFL)
-    signal.raise_signal(signum)
 
 
 def serve() -> ASGIApp:

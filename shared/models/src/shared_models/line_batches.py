@@ -106,25 +106,22 @@ def batcher(fd: int, seconds: float) -> LineBatcher:
     return found
 
 
-def flush_all() -> None:
-    """Every batch of the process written: before it ends by a signal's default action,
-    which runs no exit handlers."""
-    for lines in _BATCHERS.values():
-        lines.flush()
-
-
 class BatchedLineHandler(logging.Handler):
-    """The standard library's records, formatted, through a LineBatcher; a warning or
-    worse is written at once."""
+    """The standard library's records, formatted, through a LineBatcher. Written at once:
+    a warning or worse, and any record of the loggers named in ``at_once`` (or below
+    them): a server's few lines of its own life, the last of which may come just before
+    a signal ends the process with no exit handler run (uvicorn's worker does so)."""
 
-    def __init__(self, lines: LineBatcher) -> None:
+    def __init__(self, lines: LineBatcher, at_once: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.lines = lines
+        self.at_once = tuple(f"{name}." for name in at_once)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = (self.format(record) + "\n").encode()
-            self.lines.write(line, urgent=record.levelno >= logging.WARNING)
+            urgent = record.levelno >= logging.WARNING or f"{record.name}.".startswith(self.at_once)
+            self.lines.write(line, urgent=urgent)
         except Exception:  # logging's own contract: a failing handler never raises
             self.handleError(record)
 

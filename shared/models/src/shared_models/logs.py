@@ -143,6 +143,8 @@ def logging_config(settings: LogSettings, service: str) -> dict[str, Any]:
             "stderr": {
                 "()": BatchedLineHandler,
                 "lines": batcher(STDERR, settings.log_batch_seconds),
+                # The servers' own lines are few: each says where a process is now.
+                "at_once": ("gunicorn", "uvicorn"),
                 "formatter": "structured",
             }
         },
