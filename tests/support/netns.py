@@ -1,6 +1,5 @@
-"""Clients with addresses of their own: network namespaces on this machine, each a host
-of the test's with one veth link to the machine, over IPv4 (198.18.0.0/15) and IPv6
-(2001:2::/48): the ranges RFC 2544 and RFC 5180 set aside for benchmarking.
+"""Clients with addresses of their own: network namespaces, each with one veth link to
+this machine, over IPv4 (198.18.0.0/15) and IPv6 (2001:2::/48), the benchmarking ranges.
 
 From a namespace, the published port is reached at the machine's side of its link, so
 the kernel's NAT forwards the connection with its source address kept: the proxy sees

@@ -1,15 +1,10 @@
-"""Log lines written to standard error a batch at a time, not one write each.
-
-Under Docker every write to standard error wakes the container's shim and then dockerd,
-which costs more than the line itself. Measured here, 3,000 access lines a second: the
-writer and the shim spent about 32 us of CPU per line written alone, 5 us per line
-written 13 at a time (4 KiB), and dockerd about half as much as before. A batch stays
-within PIPE_BUF bytes, so a write of it is never interleaved with another process's on
-the same pipe (gunicorn's workers share their master's standard error), and holds whole
-lines only.
-
-The standard library has no handler that writes on a timer (``MemoryHandler`` waits for
-a count or a level); zap's ``BufferedWriteSyncer`` is the same idea in Go.
+"""Log lines written to standard error a batch at a time, not one write each: under
+Docker each write wakes the container's shim and dockerd. At 3,000 access lines a
+second the writer and the shim spent about 32 us of CPU per line written alone, 5 us per
+line written 13 at a time (docs/operating.md#logs). A batch holds whole lines within
+PIPE_BUF bytes, so gunicorn's workers, sharing one pipe, never cut each other's lines.
+No library batches the standard library's records on a timer (``MemoryHandler`` waits
+for a count or a level); zap's ``BufferedWriteSyncer`` is the same idea in Go.
 """
 
 from __future__ import annotations
