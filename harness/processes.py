@@ -18,6 +18,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
+from harness.forks import run_migrator
 from harness.paths import ALEMBIC_INI
 from harness.postgres import free_port
 from harness.roles import API_ROLE, as_api_role, as_owner
@@ -114,16 +115,10 @@ def migrator_env(database_url: URL | None, **env: str) -> dict[str, str]:
 def alembic(
     database_url: URL, *args: str, check: bool = True, ini: Path = ALEMBIC_INI, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run the migrator's command line, exactly as the container's entrypoint does, as the
-    schema owner (so the roles step must have run on ``database_url``)."""
-    result = subprocess.run(
-        alembic_command(ini, *args),
-        env=migrator_env(database_url, **env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    """Run the migrator's command line, as the container's entrypoint does (in a fork that
+    has its imports: harness.forks), as the schema owner (so the roles step must have run
+    on ``database_url``)."""
+    result = run_migrator(["-c", str(ini), *args], migrator_env(database_url, **env), timeout=300)
     if check and result.returncode != 0:
         raise AssertionError(
             f"migrator {' '.join(args)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
