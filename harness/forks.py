@@ -1,21 +1,40 @@
-"""The migrator's command line run in a fork of a process that has already imported it:
-the console script's code, arguments, environment, output and exit status, without its
-0.8 s of imports on each of the hundred-odd runs of a test session. The migrator's own
-process start is tested through the console script itself (tests/migrator/test_cli.py)."""
+"""The migrator's command line and gunicorn, run in forks of a process that has already
+imported them: the same code, arguments, environment, output and exit status as the
+programs, without 0.8 s of imports on each of a test session's 150-odd runs. Each
+program's own process start is tested as a process (tests/shared_models/test_startup.py)."""
 
 from __future__ import annotations
 
 import atexit
 import multiprocessing
 import os
+import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from functools import cache
-from multiprocessing.context import ForkServerContext
+from multiprocessing.context import ForkServerContext, ForkServerProcess
+from pathlib import Path
 
-# What every run imports anyway: the command line, and what its commands load later.
-PRELOAD = ["migrator.cli", "sqlalchemy.dialects.postgresql.psycopg", "migrator.frozen"]
+# What every run imports anyway. Only modules that read nothing from the environment as
+# they import: never the api's own (prometheus_client picks its multiprocess mode then).
+PRELOAD = [
+    "migrator.cli",
+    "migrator.frozen",
+    "sqlalchemy.dialects.postgresql.psycopg",
+    "gunicorn.app.wsgiapp",
+    "gunicorn.arbiter",
+    "uvicorn_worker",
+    "fastapi",
+    "sqlalchemy.ext.asyncio",
+    "sqlalchemy.dialects.postgresql.asyncpg",
+    "pydantic_settings",
+    "structlog",
+    "pwdlib",
+    "jwt",
+    "email_validator",
+]
 
 
 @cache
@@ -25,20 +44,37 @@ def _context() -> ForkServerContext:
     return context
 
 
-def _run_migrator(argv: list[str], env: dict[str, str], out_path: str, err_path: str) -> None:
-    """In the fork: as the console script would run, from ``os.environ`` to the exit hooks
-    (log lines still batched, coverage's data), which a forked child would otherwise skip."""
-    from migrator.cli import main
-
+def _as_a_process(env: dict[str, str], out_path: str, err_path: str) -> None:
+    """In the fork, before the program: its environment, and its output to the files."""
     os.environ.clear()
     os.environ.update(env)
     for path, fd in ((out_path, 1), (err_path, 2)):
-        opened = os.open(path, os.O_WRONLY)
+        opened = os.open(path, os.O_WRONLY | os.O_APPEND)
         os.dup2(opened, fd)
         os.close(opened)
+
+
+def _run_migrator(argv: list[str], env: dict[str, str], out_path: str, err_path: str) -> None:
+    from migrator.cli import main
+
+    _as_a_process(env, out_path, err_path)
     try:
         main(argv)
     finally:
+        # As at an interpreter's exit (a forked child skips it): batched log lines,
+        # coverage's data.
+        atexit._run_exitfuncs()
+
+
+def _run_gunicorn(argv: list[str], env: dict[str, str], log_path: str) -> None:
+    from gunicorn.app.wsgiapp import run
+
+    _as_a_process(env, log_path, log_path)
+    sys.argv = ["gunicorn", *argv]  # gunicorn parses them, as `python -m gunicorn` does
+    try:
+        run(prog="gunicorn")
+    finally:
+        # The master, and a worker that exits by SystemExit, leave through here.
         atexit._run_exitfuncs()
 
 
@@ -62,3 +98,43 @@ def run_migrator(
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
         )
+
+
+class ForkedProcess:
+    """What the tests use of subprocess.Popen, for a program started by start_gunicorn."""
+
+    def __init__(self, process: ForkServerProcess, args: list[str]) -> None:
+        self._process = process
+        self.args = args
+        self.pid = process.pid or 0
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        if self._process.exitcode is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        return self._process.exitcode
+
+    def send_signal(self, signum: int) -> None:
+        if self._process.exitcode is None:
+            os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def start_gunicorn(argv: Sequence[str], env: dict[str, str], log_path: Path) -> ForkedProcess:
+    """``gunicorn *argv`` with ``env`` as its whole environment, its output to ``log_path``."""
+    log_path.write_bytes(b"")
+    process = _context().Process(target=_run_gunicorn, args=(list(argv), env, str(log_path)))
+    process.start()
+    return ForkedProcess(process, ["gunicorn", *argv])

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 from alembic import command
@@ -18,7 +19,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
-from harness.forks import run_migrator
+from harness import forks
+from harness.forks import ForkedProcess, run_migrator
 from harness.paths import ALEMBIC_INI
 from harness.postgres import free_port
 from harness.roles import API_ROLE, as_api_role, as_owner
@@ -153,7 +155,7 @@ def wait_for_http(
 @dataclass
 class RunningApi:
     base_url: str
-    process: subprocess.Popen[bytes]
+    process: ForkedProcess
     log_path: Path
     metrics_url: str  # /metrics, on METRICS_PORT
 
@@ -163,12 +165,10 @@ class RunningApi:
         return self.log_path.read_text(errors="replace")
 
 
-def start_gunicorn(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """gunicorn as the api image runs it (its CMD), in this environment."""
-    with log_path.open("wb") as log_file:
-        return subprocess.Popen(
-            gunicorn_command(), env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
+def start_gunicorn(env: dict[str, str], log_path: Path) -> ForkedProcess:
+    """gunicorn as the api image runs it (its CMD), in this environment (in a fork that
+    has its imports: harness.forks)."""
+    return forks.start_gunicorn(["--config", gunicorn_config], env, log_path)
 
 
 @contextmanager
@@ -203,7 +203,13 @@ def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[Runnin
         stop(process)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+class Stoppable(Protocol):
+    def terminate(self) -> None: ...
+    def kill(self) -> None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def stop(process: Stoppable) -> None:
     """SIGTERM, then SIGKILL if it has not exited within 30 s."""
     process.terminate()
     try:
