@@ -25,12 +25,15 @@ from harness.processes import (
     use_gunicorn_config,
     use_quick_hashing,
 )
+from harness.tls import share_default_contexts
 
 # gunicorn as the api image runs it, plus the workers' coverage saved on SIGTERM.
 use_gunicorn_config("python:tests.support.gunicorn_with_coverage")
 # The api servers the tests start hash passwords at the least cost the api accepts
 # (harness.processes.QUICK_HASHING); the compose stacks, at the shipped cost.
 use_quick_hashing()
+# One TLS context per CA file for every httpx client, not one each (harness.tls).
+share_default_contexts()
 
 # In-process settings (the roles step, the app in the docs) must not read the shell's.
 for _name in SERVICE_VARIABLES:
