@@ -1,6 +1,7 @@
 """api.http.forwarded on its own: which clients are believed, and the proxy's name looked
-up once for requests arriving together, none judged before it is known. (Over HTTP, through gunicorn:
-tests/api/test_gunicorn_conf.py; through the proxy: tests/faults/test_door.py.)"""
+up once for requests arriving together, none judged before it is known. (Over HTTP,
+through gunicorn: tests/api/test_gunicorn_conf.py; through the proxy:
+tests/faults/test_door.py.)"""
 
 from __future__ import annotations
 
