@@ -1,7 +1,9 @@
 """The migrator's command line and gunicorn, run in forks of a process that has already
 imported them: the same code, arguments, environment, output and exit status as the
-programs, without 0.8 s of imports on each of a test session's 150-odd runs. Each
-program's own process start is tested as a process (tests/shared_models/test_startup.py)."""
+programs, without 0.8 s of imports on each of a test session's 150-odd runs. Real process
+starts remain: failing ones of each program in tests/shared_models/test_startup.py; the
+migrator's successful ones in tests/migrator/ (test_runner.py, test_advisory_lock.py,
+test_lock_timeouts.py); gunicorn's successful ones only in the compose suite (tests/e2e/)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from multiprocessing.context import ForkServerContext, ForkServerProcess
 from pathlib import Path
@@ -44,38 +47,37 @@ def _context() -> ForkServerContext:
     return context
 
 
-def _as_a_process(env: dict[str, str], out_path: str, err_path: str) -> None:
-    """In the fork, before the program: its environment, and its output to the files."""
+@contextmanager
+def _as_a_process(env: dict[str, str], out_path: str, err_path: str) -> Iterator[None]:
+    """In the fork, around the program: before it, its environment and its output to the
+    files; after it, what an interpreter's exit runs (a forked child skips that)."""
     os.environ.clear()
     os.environ.update(env)
     for path, fd in ((out_path, 1), (err_path, 2)):
         opened = os.open(path, os.O_WRONLY | os.O_APPEND)
         os.dup2(opened, fd)
         os.close(opened)
+    try:
+        yield
+    finally:
+        # For batched log lines and coverage's data. gunicorn's master, and a worker that
+        # exits by SystemExit, leave through here too.
+        atexit._run_exitfuncs()
 
 
 def _run_migrator(argv: list[str], env: dict[str, str], out_path: str, err_path: str) -> None:
     from migrator.cli import main
 
-    _as_a_process(env, out_path, err_path)
-    try:
+    with _as_a_process(env, out_path, err_path):
         main(argv)
-    finally:
-        # As at an interpreter's exit (a forked child skips it): batched log lines,
-        # coverage's data.
-        atexit._run_exitfuncs()
 
 
 def _run_gunicorn(argv: list[str], env: dict[str, str], log_path: str) -> None:
     from gunicorn.app.wsgiapp import run
 
-    _as_a_process(env, log_path, log_path)
-    sys.argv = ["gunicorn", *argv]  # gunicorn parses them, as `python -m gunicorn` does
-    try:
+    with _as_a_process(env, log_path, log_path):
+        sys.argv = ["gunicorn", *argv]  # gunicorn parses them, as `python -m gunicorn` does
         run(prog="gunicorn")
-    finally:
-        # The master, and a worker that exits by SystemExit, leave through here.
-        atexit._run_exitfuncs()
 
 
 def run_migrator(

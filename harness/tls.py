@@ -10,6 +10,7 @@ import os
 import ssl
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx._config
@@ -38,8 +39,9 @@ def share_default_contexts() -> None:
         trust_env: bool = True,
     ) -> ssl.SSLContext:
         if verify is True and cert is None:
-            ca = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
-            return default(trust_env, *ca) if trust_env else default(False, None, None)
+            # Without trust_env httpx reads neither variable, so neither may pick the context.
+            env: Mapping[str, str] = os.environ if trust_env else {}
+            return default(trust_env, env.get("SSL_CERT_FILE"), env.get("SSL_CERT_DIR"))
         return make(verify, cert, trust_env)
 
     # The name the transports call (httpx has no setting for it).

@@ -9,18 +9,23 @@ import asyncio
 from typing import Any
 
 import pytest
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.http.forwarded import ForwardedByProxy
 
 
-def test_requests_arriving_together_wait_for_the_first_lookup() -> None:
-    seen: list[str] = []
+def noting_clients(seen: list[str]) -> ASGIApp:
+    """The app behind the middleware: it notes in ``seen`` the client each request came from."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         seen.append(scope["client"][0])
 
-    forwarded = ForwardedByProxy(app, ["localhost"])
+    return app
+
+
+def test_requests_arriving_together_wait_for_the_first_lookup() -> None:
+    seen: list[str] = []
+    forwarded = ForwardedByProxy(noting_clients(seen), ["localhost"])
     lookups = 0
     look_up = forwarded.look_up
 
@@ -57,11 +62,8 @@ def test_requests_arriving_together_wait_for_the_first_lookup() -> None:
     ],
 )
 def test_a_client_is_believed_by_its_address_network_or_name(trusted: str, believed: bool) -> None:
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        seen.append(scope["client"][0])
-
     seen: list[str] = []
-    forwarded = ForwardedByProxy(app, trusted.split(","))
+    forwarded = ForwardedByProxy(noting_clients(seen), trusted.split(","))
     scope = {
         "type": "http",
         "client": ("127.0.0.1", 50000),
