@@ -1,6 +1,5 @@
 """The server as operators meet it: bad configuration stops it at once, SIGTERM drains it."""
 
-import os
 import signal
 import subprocess
 import time
@@ -14,7 +13,7 @@ from api.observability.dead_workers import archive_dead_worker
 from harness.processes import RunningApi, gunicorn_command, running_api, service_env
 from tests.api.factories import user_body
 from tests.support.logs import log_lines
-from tests.support.metrics import child_pids, requests_total, scrape
+from tests.support.metrics import kill_a_worker, requests_total, scrape
 
 
 def start_gunicorn(**env: str) -> subprocess.CompletedProcess[str]:
@@ -86,11 +85,7 @@ def test_a_dead_workers_gauges_leave_the_sums(migrated_database: URL, log_dir: P
     ) as api:
         time.sleep(1.5)  # each worker samples its pool's gauges every second
         assert scrape(api)["db_pool_open_connections[]"] == 6
-        os.kill(child_pids(api.process.pid)[0], signal.SIGKILL)
-        give_up_at = time.monotonic() + 20
-        while len(child_pids(api.process.pid)) < 2:  # the master forks a replacement
-            assert time.monotonic() < give_up_at, api.log()
-            time.sleep(0.2)
+        kill_a_worker(api, workers=2)
         time.sleep(2.5)  # its pool opens and is sampled
         samples = scrape(api)
         assert samples["db_pool_open_connections[]"] == 6
@@ -125,11 +120,7 @@ def test_dead_workers_leave_no_files_behind_and_their_counts_stay(
             time.sleep(0.1)
         files_at_start = len(list(metrics_dir.glob("*.db")))
         for _ in range(3):
-            os.kill(child_pids(api.process.pid)[0], signal.SIGKILL)
-            give_up_at = time.monotonic() + 20
-            while len(child_pids(api.process.pid)) < 2:
-                assert time.monotonic() < give_up_at, api.log()
-                time.sleep(0.2)
+            kill_a_worker(api, workers=2)
             time.sleep(1.5)  # the replacement opens its pool and samples its gauges
         files = sorted(path.name for path in metrics_dir.glob("*.db"))
         # The live workers' files, one archive each for counters and histograms, and the

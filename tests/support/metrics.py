@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -31,3 +34,14 @@ def requests_total(samples: dict[str, float], route: str) -> float:
 def child_pids(pid: int) -> list[int]:
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return [int(child) for child in children]
+
+
+def kill_a_worker(api: RunningApi, workers: int) -> None:
+    """SIGKILL one of gunicorn's workers; return once the master has reaped it (its
+    child_exit hook runs then; a zombie is still listed as a child) and ``workers`` run."""
+    killed = child_pids(api.process.pid)[0]
+    os.kill(killed, signal.SIGKILL)
+    give_up_at = time.monotonic() + 20
+    while killed in (children := child_pids(api.process.pid)) or len(children) < workers:
+        assert time.monotonic() < give_up_at, api.log()
+        time.sleep(0.1)
