@@ -38,10 +38,11 @@ def child_pids(pid: int) -> list[int]:
 
 def kill_a_worker(api: RunningApi, workers: int) -> None:
     """SIGKILL one of gunicorn's workers; return once the master has reaped it (its
-    child_exit hook runs then; a zombie is still listed as a child) and ``workers`` run."""
+    child_exit hook runs then; a zombie is still listed as a child) and exactly
+    ``workers`` run again."""
     killed = child_pids(api.process.pid)[0]
     os.kill(killed, signal.SIGKILL)
     give_up_at = time.monotonic() + 20
-    while killed in (children := child_pids(api.process.pid)) or len(children) < workers:
+    while killed in (children := child_pids(api.process.pid)) or len(children) != workers:
         assert time.monotonic() < give_up_at, api.log()
         time.sleep(0.1)
