@@ -110,6 +110,20 @@ def proxy_servers(stack: ComposeProject) -> dict[str, str]:
     return found
 
 
+PROXY_DROPPED_LINES = """
+import urllib.request
+text = urllib.request.urlopen("http://proxy:8404/metrics", timeout=5).read().decode()
+print(next(line.split()[1] for line in text.splitlines()
+           if line.startswith("haproxy_process_dropped_logs_total ")))
+"""
+
+
+def proxy_dropped_lines(stack: ComposeProject) -> int:
+    """Log lines the proxy dropped rather than block on: it never waits for its stdout,
+    and a thread gives up when the other one is writing (fd_write_frag_line)."""
+    return int(float(stack("exec", "-T", "api", "python", "-c", PROXY_DROPPED_LINES).stdout))
+
+
 def addresses(stack: ComposeProject, container_id: str) -> list[str]:
     networks = stack.inspect(container_id)["NetworkSettings"]["Networks"]
     return [network["IPAddress"] for network in networks.values() if network["IPAddress"]]

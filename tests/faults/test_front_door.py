@@ -22,7 +22,12 @@ import pytest
 
 from harness.compose import ComposeProject
 from harness.load import Load, LoadReport
-from tests.faults.checks import check_invariants, proxy_lines, proxy_notices
+from tests.faults.checks import (
+    check_invariants,
+    proxy_dropped_lines,
+    proxy_lines,
+    proxy_notices,
+)
 from tests.support.attackers import SLOW_HEADERS
 from tests.support.netns import ClientHost, client_hosts
 
@@ -92,7 +97,7 @@ def assert_served(figures: dict[str, Any], *, may_wait_for_the_pool: bool = Fals
 def test_three_clients_sending_256_mib_headers(
     stack: ComposeProject, hosts: list[ClientHost]
 ) -> None:
-    before = workers(stack)
+    before, dropped_before = workers(stack), proxy_dropped_lines(stack)
     with Load(stack.base_url, seconds=14) as load:
         load.sleep_until(4)
         start = load.mark("attack")
@@ -104,15 +109,21 @@ def test_three_clients_sending_256_mib_headers(
     report = load.report()
     figures = served_through(report, start, end + 2)
     refused = [line for line in proxy_lines(stack) if line["client"] == hosts[0].address]
+    dropped = proxy_dropped_lines(stack) - dropped_before
     check_invariants(
         stack, "8-huge-headers", report, promise="each refused with a 400 at 16 KiB, at once",
         attackers=result["clients"], proxy_answers=Counter(line["status"] for line in refused),
-        **figures,
+        proxy_dropped_lines=dropped, **figures,
     )  # fmt: skip
     for client in result["clients"]:
         assert client["sent"] < 1024 * 1024, client  # cut off, not read: 256 MiB offered
         assert client["seconds"] < 2, client
-    assert [line["status"] for line in refused] == [400, 400, 400]
+    # Three 400s at the same instant: the proxy's two threads may write their lines at
+    # once, and HAProxy drops the line that would wait (6 of 1,350 here, most under load;
+    # 1 of 3 in one CI run). It counts each: every refusal is a line or a counted drop,
+    # and the line being written when another was dropped lands.
+    assert 0 <= dropped < 3
+    assert [line["status"] for line in refused] == [400] * (3 - dropped)
     assert_served(figures)
     assert workers(stack) == before
 
