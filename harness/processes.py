@@ -198,9 +198,21 @@ def running_api(database_url: URL, log_dir: Path, **env: str) -> Iterator[Runnin
         wait_for_http(
             api.base_url + "/healthz", alive=lambda: process.poll() is None, describe=api.log
         )
+        every_worker_started(api, int(settings["WEB_CONCURRENCY"]))
         yield api
     finally:
         stop(process)
+
+
+def every_worker_started(api: RunningApi, workers: int, within: float = 30) -> None:
+    """/healthz answers once one worker is up; a test that signals, kills or counts the
+    workers needs them all (one still starting logs no shutdown, writes no metrics file).
+    uvicorn's lines are written at once, not batched."""
+    give_up_at = time.monotonic() + within
+    while api.log_path.read_text(errors="replace").count("Application startup complete") < workers:
+        assert api.process.poll() is None, api.log()
+        assert time.monotonic() < give_up_at, api.log()
+        time.sleep(0.05)
 
 
 class Stoppable(Protocol):
