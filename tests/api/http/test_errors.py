@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.main import create_app, served_routes
+from api.main import create_app
 from api.observability.middleware import AccessLogPolicy, ObserveRequests
 from api.settings import ApiDatabaseSettings, ApiSettings
 
@@ -47,7 +47,7 @@ def test_an_os_error_outside_the_database_is_a_500_not_database_unavailable(
 ) -> None:
     # In process, without the lifespan: the route touches no database.
     served = ObserveRequests(
-        app_with_a_failing_route, served_routes(app_with_a_failing_route), AccessLogPolicy()
+        app_with_a_failing_route, app_with_a_failing_route.routes, AccessLogPolicy()
     )
 
     async def call() -> httpx.Response:
@@ -74,7 +74,7 @@ def test_an_unhandled_error_is_logged_once_with_its_traceback_and_id(
     async def bug() -> None:
         raise RuntimeError("a bug")
 
-    served = ObserveRequests(app, served_routes(app), AccessLogPolicy(enabled=False))
+    served = ObserveRequests(app, app.routes, AccessLogPolicy(enabled=False))
 
     async def call() -> httpx.Response:
         # raise_app_exceptions: an exception that escaped would be logged by the server too.

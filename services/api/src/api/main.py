@@ -8,8 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 from importlib.metadata import version
 from pathlib import Path
 
-from fastapi import FastAPI
-from starlette.routing import BaseRoute
+from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
 from api.accounts import routes as accounts_routes
@@ -97,15 +96,18 @@ def create_app(database_settings: ApiDatabaseSettings, api_settings: ApiSettings
     install_body_limits(app, api_settings.max_body_bytes, api_settings.max_body_seconds)
     app.add_middleware(PublicHostsMiddleware, public_hosts=api_settings.public_host_names)
     for router in ALL_ROUTERS:
-        app.include_router(router)
+        serve_flat(app, router)
     return app
 
 
-def served_routes(app: FastAPI) -> list[BaseRoute]:
-    """Every route ``app`` serves, flat: its own (the docs) and the routers' (which
-    FastAPI keeps nested in app.routes, behind an object of its own)."""
-    own = [route for route in app.routes if not hasattr(route, "original_router")]
-    return [*own, *(route for router in ALL_ROUTERS for route in router.routes)]
+def serve_flat(app: FastAPI, router: APIRouter) -> None:
+    """The router's routes onto the app's own list, as they are. ``include_router`` keeps
+    a router as one route of its own, which FastAPI (0.137 on) searches on every request,
+    saving and restoring scope keys for each candidate (fastapi#15745): 38 us to find
+    GET /users/{id} among our routers, 22.5 us in one flat list. Our routers have nothing
+    for it to add (no prefix, dependencies or responses of their own), and they name
+    their operations (operation_id) themselves."""
+    app.router.routes.extend(router.routes)
 
 
 def observed_app(settings: Settings) -> ASGIApp:
@@ -118,7 +120,7 @@ def observed_app(settings: Settings) -> ASGIApp:
         sample=api_settings.access_log_sample,
         slow_seconds=api_settings.access_log_slow_ms / 1000,
     )
-    observed = ObserveRequests(app, served_routes(app), access_log)
+    observed = ObserveRequests(app, app.routes, access_log)
     return ForwardedByProxy(observed, settings[ServerSettings].trusted_proxies.split(","))
 
 

@@ -13,11 +13,11 @@ from api.accounts.statements import ACCOUNT_BY_USERNAME
 from api.accounts.throttle import LoginThrottle
 from api.accounts.tokens import Claims
 from api.http.dependencies import HashingDep, KeysDep, PoolDep, SettingsDep
-from api.http.openapi import documented
+from api.http.openapi import documented, operation_id
 from shared_models.identity import username_key
 from shared_models.user import USERNAME_MAX_LENGTH
 
-router = APIRouter(tags=["accounts"])
+router = APIRouter(tags=["accounts"], generate_unique_id_function=operation_id)
 
 # One answer for an unknown name and a wrong password: which names exist stays unsaid.
 WRONG = "Incorrect username or password"

@@ -9,9 +9,9 @@ from api.db.readiness import check_schema
 from api.health.schemas import Health, Message
 from api.http.dependencies import PoolDep, SettingsDep
 from api.http.errors import RETRY_AFTER_SECONDS, error
-from api.http.openapi import documented
+from api.http.openapi import documented, operation_id
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], generate_unique_id_function=operation_id)
 
 DRAINING = "draining: this api container is being replaced; the others serve"
 

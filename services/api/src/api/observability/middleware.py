@@ -49,7 +49,7 @@ class AccessLogPolicy:
 
 
 class ObserveRequests:
-    """``routes``: every route the app serves, flat (FastAPI nests included routers), to
+    """``routes``: every route the app serves (api.main keeps them in one flat list), to
     name a request no route has seen yet (a body refused by its size)."""
 
     def __init__(

@@ -4,9 +4,10 @@ METRICS_PORT, which nothing publishes (docs/operating.md)."""
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from api.http.dependencies import SettingsDep
+from api.http.openapi import operation_id
 from api.observability.metrics import exposition
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], generate_unique_id_function=operation_id)
 
 
 @router.get("/metrics", include_in_schema=False)

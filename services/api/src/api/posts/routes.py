@@ -11,7 +11,7 @@ from api.accounts.security import Account, require_owner
 from api.db.keyset import PAGE_BYTES
 from api.http.dependencies import BudgetDep, PoolDep
 from api.http.ids import AuthorId, PostId, UserId
-from api.http.openapi import documented
+from api.http.openapi import documented, operation_id
 from api.http.paging import NEXT_LINK_HEADER, PageQuery, page_response
 from api.http.responses import found, row_response
 from api.http.strict_json import StrictJsonRoute
@@ -20,7 +20,9 @@ from api.posts.schemas import PostCreate, PostOut, PostUpdate
 from api.posts.statements import POST_BY_ID, POSTS_BY_USER_PAGE, POSTS_PAGE
 from api.users.statements import USER_EXISTS
 
-router = APIRouter(tags=["posts"], route_class=StrictJsonRoute)
+router = APIRouter(
+    tags=["posts"], route_class=StrictJsonRoute, generate_unique_id_function=operation_id
+)
 
 AUTHOR_FILTER = "Only this author's posts; omit it for every author's."
 PAGE_OF_POSTS = (

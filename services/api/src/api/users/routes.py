@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request, Response, status
 from api.accounts.security import Account, require_owner
 from api.http.dependencies import BudgetDep, HashingDep, PoolDep
 from api.http.ids import UserId
-from api.http.openapi import documented
+from api.http.openapi import documented, operation_id
 from api.http.paging import NEXT_LINK_HEADER, PageQuery, page_response
 from api.http.responses import row_response
 from api.http.strict_json import StrictJsonRoute
@@ -13,7 +13,9 @@ from api.users import writes
 from api.users.schemas import UserCreate, UserOut, UserUpdate
 from api.users.statements import USER_BY_ID, USERS_PAGE
 
-router = APIRouter(tags=["users"], route_class=StrictJsonRoute)
+router = APIRouter(
+    tags=["users"], route_class=StrictJsonRoute, generate_unique_id_function=operation_id
+)
 
 
 @router.post(
