@@ -35,6 +35,11 @@ if [ -n "$bad" ]; then
   echo "proxy: invalid configuration: ${bad%; }" >&2
   exit 2
 fi
+# One thread for every four CPUs (HAProxy's own default is one each, which on a small
+# host contend with the api's workers for the cores they share).
+if [ "$PROXY_THREADS" -eq 0 ]; then
+  export PROXY_THREADS=$((($(nproc) + 3) / 4))
+fi
 # The certificate: the operator's (TLS_DIR), or the one the secrets step makes on the
 # first `up`. The proxy waits for it rather than depend on that step (compose would
 # restart the proxy whenever it recreates the step).

@@ -110,18 +110,22 @@ def proxy_servers(stack: ComposeProject) -> dict[str, str]:
     return found
 
 
-PROXY_DROPPED_LINES = """
-import urllib.request
+# Run in an api container, as PROXY_SERVERS: one value of the proxy's own metrics.
+PROXY_METRIC = """
+import sys, urllib.request
 text = urllib.request.urlopen("http://proxy:8404/metrics", timeout=5).read().decode()
-print(next(line.split()[1] for line in text.splitlines()
-           if line.startswith("haproxy_process_dropped_logs_total ")))
+print(next(line.split()[1] for line in text.splitlines() if line.startswith(sys.argv[1] + " ")))
 """
+
+
+def proxy_metric(stack: ComposeProject, name: str) -> float:
+    return float(stack("exec", "-T", "api", "python", "-c", PROXY_METRIC, name).stdout)
 
 
 def proxy_dropped_lines(stack: ComposeProject) -> int:
     """Log lines the proxy dropped rather than block on: it never waits for its stdout,
     and a thread gives up when the other one is writing (fd_write_frag_line)."""
-    return int(float(stack("exec", "-T", "api", "python", "-c", PROXY_DROPPED_LINES).stdout))
+    return int(proxy_metric(stack, "haproxy_process_dropped_logs_total"))
 
 
 def addresses(stack: ComposeProject, container_id: str) -> list[str]:

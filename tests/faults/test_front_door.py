@@ -9,6 +9,7 @@ port's: the head is read before the redirect); those that must reach the api, ov
 from __future__ import annotations
 
 import json
+import math
 import re
 import select
 import socket
@@ -26,6 +27,7 @@ from tests.faults.checks import (
     check_invariants,
     proxy_dropped_lines,
     proxy_lines,
+    proxy_metric,
     proxy_notices,
 )
 from tests.support.attackers import SLOW_HEADERS
@@ -92,6 +94,12 @@ def assert_served(figures: dict[str, Any], *, may_wait_for_the_pool: bool = Fals
     # The figures themselves go into the fault's record (tests/faults/README.md).
     ceiling = DB_POOL_TIMEOUT_MS if may_wait_for_the_pool else 2000
     assert figures["p99_during_ms"] < max(ceiling, 5 * figures["p99_before_ms"]), figures
+
+
+def test_the_proxy_runs_one_thread_for_every_four_cpus(stack: ComposeProject) -> None:
+    """PROXY_THREADS' default (start.sh), as the running proxy counts its threads."""
+    cpus = int(stack("exec", "-T", "proxy", "nproc").stdout)
+    assert proxy_metric(stack, "haproxy_process_nbthread") == max(1, math.ceil(cpus / 4))
 
 
 def test_three_clients_sending_256_mib_headers(
