@@ -124,7 +124,7 @@ def proxy_metric(stack: ComposeProject, name: str) -> float:
 
 def proxy_dropped_lines(stack: ComposeProject) -> int:
     """Log lines the proxy dropped rather than block on: it never waits for its stdout,
-    and a thread gives up when the other one is writing (fd_write_frag_line)."""
+    and a thread gives up when another one is writing (fd_write_frag_line)."""
     return int(proxy_metric(stack, "haproxy_process_dropped_logs_total"))
 
 
