@@ -101,7 +101,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--proxy-add", action="append", default=[], metavar="SECTION:LINE",
         help="a lever: a line for a section of a copy of haproxy.cfg, served by one more"
-        " proxy in front of the same api (e.g. 'global:nbthread 1'); repeatable",
+        " proxy in front of the same api (e.g. 'global:nbthread 2'); repeatable",
     )  # fmt: skip
     parser.add_argument(
         "--proxy-drop", action="append", default=[], metavar="LINE",

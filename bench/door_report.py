@@ -188,7 +188,7 @@ def hop_line(label: str, door: Summary, direct: Summary) -> str:
 
 def edited_config(text: str, adds: Sequence[str], drops: Sequence[str]) -> str:
     """haproxy.cfg with ``adds`` ("SECTION:LINE": the line appended at the start of the
-    section whose header is SECTION, e.g. "global:nbthread 1") and ``drops`` (lines, as
+    section whose header is SECTION, e.g. "global:nbthread 2") and ``drops`` (lines, as
     they read without indentation, commented out). A section or line not found is an
     error: a lever that changes nothing must not be measured as one."""
     lines = text.splitlines()
