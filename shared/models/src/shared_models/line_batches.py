@@ -59,7 +59,8 @@ class LineBatcher:
                     target=self._write_when_due, name="log-lines", daemon=True
                 )
                 self._writer.start()
-        self._pending.set()
+        if not self._pending.is_set():  # set() takes a lock and notifies, every time
+            self._pending.set()
 
     def flush(self) -> None:
         with self._lock:

@@ -1,18 +1,19 @@
 """How every process of the stack logs: one JSON object per line in production, readable
 lines in development, the request id on every line written while a request runs.
 structlog renders the standard library's records (gunicorn, uvicorn, alembic, ours) and
-its own (``log_line``: the access line, without the standard library's per-record cost)
-the same way. Every process configures it once, with ``configure_logging``.
+its own the same way; ``log_line`` (the access line) renders that same object in one step.
+Every process configures it once, with ``configure_logging``.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import logging.config
 import os
 from collections.abc import MutableMapping
 from contextvars import ContextVar
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import orjson
 import structlog
@@ -20,7 +21,12 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from shared_models.line_batches import BatchedLineHandler, BatchedLineLoggerFactory, batcher
+from shared_models.line_batches import (
+    BatchedLineHandler,
+    BatchedLineLoggerFactory,
+    LineBatcher,
+    batcher,
+)
 from shared_models.settings import EnvSettings
 
 STDERR = 2  # standard error's file descriptor: lines are written to it, batched
@@ -179,11 +185,66 @@ def configure_logging(settings: LogSettings, service: str) -> None:
         logger_factory=BatchedLineLoggerFactory(batcher(STDERR, settings.log_batch_seconds)),
         cache_logger_on_first_use=False,
     )
+    FREQUENT_LINES.clear()
+    if settings.log_format == "json":
+        FREQUENT_LINES["json"] = JsonLines(
+            service,
+            batcher(STDERR, settings.log_batch_seconds),
+            written=logging.getLevelNamesMapping()[settings.log_level.upper()] <= logging.INFO,
+        )
     # What a test counts: a process configures its logging once.
     logging.getLogger(service).debug("logging configured", extra={"pid": os.getpid()})
 
 
-def log_line(name: str) -> Any:
-    """A structlog logger: for lines written often (the access line), at a fraction of
-    the standard library's cost per line."""
-    return structlog.get_logger().bind(logger=name)
+class LineLogger(Protocol):
+    def info(self, message: str, **fields: Any) -> None: ...
+
+
+class JsonLines:
+    """log_line's info lines as JSON: the object structlog's chain makes of the same call,
+    key for key (tested), built in one step. Half its cost: 6 against 13 us a line on a
+    quiet loop, and 15-30 us less of a worker's CPU per read under load (bench/README.md)."""
+
+    def __init__(self, service: str, lines: LineBatcher, *, written: bool) -> None:
+        self.service = service
+        self.lines = lines
+        self.written = written  # False below LOG_LEVEL (warning and up)
+
+    def logger(self, name: str) -> LineLogger:
+        return JsonLineLogger(self, name)
+
+
+class JsonLineLogger:
+    def __init__(self, lines: JsonLines, name: str) -> None:
+        self.lines = lines
+        self.name = name
+
+    def info(self, message: str, **fields: Any) -> None:
+        lines = self.lines
+        if not lines.written:
+            return
+        # The order of structlog's processors: its context, the call's fields, the level,
+        # the time, the request id and the service; the message renamed last.
+        event = {"logger": self.name, **fields, "level": "INFO"}
+        event["time"] = datetime.datetime.now(tz=datetime.UTC).isoformat().replace("+00:00", "Z")
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            event.setdefault("request_id", request_id)
+        event["service"] = lines.service
+        event["message"] = message
+        lines.lines.write(orjson.dumps(event, default=str) + b"\n")
+
+
+# What configure_logging made for log_line: JSON lines, or nothing (the console format,
+# or logging not configured), which leaves the lines to structlog.
+FREQUENT_LINES: dict[Literal["json"], JsonLines] = {}
+
+
+def log_line(name: str) -> LineLogger:
+    """A logger for lines written often (the access line): in the JSON format one step
+    from the call to the line (JsonLines); in the console format, structlog's."""
+    json_lines = FREQUENT_LINES.get("json")
+    if json_lines is None:
+        logger: LineLogger = structlog.get_logger().bind(logger=name)
+        return logger
+    return json_lines.logger(name)

@@ -63,7 +63,8 @@ class ObserveRequests:
             method for route in routes for method in getattr(route, "methods", None) or ()
         )
         self.access_log_policy = access_log
-        # structlog's own logger, once per request: far cheaper than logging's records.
+        # Rendered in one step, not through logging's records or structlog's chain: it is
+        # written once per request (shared_models.logs.JsonLines).
         self.access_log = log_line("api.access")
         # Label children looked up once per (method, route, status), not per request.
         self.children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
