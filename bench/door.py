@@ -454,7 +454,9 @@ def findings(
             f" at -c{FAIR}: {shipped.per_s / previous.per_s:.2f}x ({shipped.per_s:,.0f} against"
             f" {previous.per_s:,.0f} reads/s; round by round"
             f" {ratio_range(paired(shipped, previous))}; the issue asks 1.3x);"
-            f" CPU per read {shipped.all_us:,.0f} against {previous.all_us:,.0f} us"
+            f" CPU per read {shipped.all_us:,.0f} against {previous.all_us:,.0f} us; the"
+            f" client's (wrk, on the same CPUs) {shipped.client_us:,.0f} against"
+            f" {previous.client_us:,.0f} us"
         )
     created, created_before = get("door", CREATE), get("previous", CREATE)
     if created and created_before:

@@ -88,6 +88,14 @@ class Summary:
         )
 
     @property
+    def client_us(self) -> float:
+        """The median over rounds of wrk's own CPU per request."""
+        done = [r for r in self.rounds if r.requests]
+        if not done:
+            return 0.0
+        return statistics.median(r.client_cpu_s / r.requests * 1e6 for r in done)
+
+    @property
     def all_us(self) -> float:
         """Every role's CPU per request: the median of the rounds' sums."""
         parts = [part for role in ROLES for part in self.run.variant.roles.get(role, ())]

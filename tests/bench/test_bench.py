@@ -1,16 +1,19 @@
 """The benchmark's own parts that `make bench args=--smoke` cannot show on one machine:
-cgroup v1 and v2 alike, and the other apps' services and images kept in step with ours."""
+cgroup v1 and v2 alike, the other apps' services and images kept in step with ours, and
+wrk's own CPU measured."""
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from bench.apps import App, failed_answers
-from bench.load import OURS, Result
+from bench.load import OURS, Result, Scenario, require_wrk, run_wrk
 from bench.measure import cgroup_cpu_file, read_cgroup_cpu
 from bench.report import errors, median_result, workers_line
 from harness.paths import ROOT
@@ -121,3 +124,32 @@ def test_workers_line_is_their_cpu_per_request() -> None:
         Result(1.0, 1.0, 1.0, 0, 2_000, cpu_s={"api": 2.0, "api/workers": 0.6}),
     ]
     assert workers_line(ours) == ["our workers' own CPU, us per request: GET /users/{id} 275"]
+
+
+class Answer(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as wrk expects
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+
+def test_wrk_reports_its_own_cpu_beside_the_requests() -> None:
+    """The client's CPU, as the door bench reports it, is wrk's: measured, not zero."""
+    require_wrk()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        scenario = Scenario("GET /", "get.lua", {OURS: "/"}, connections=2)
+        result = run_wrk(f"http://127.0.0.1:{server.server_port}", "/", scenario, 1, 1, "t")
+    finally:
+        server.shutdown()
+    assert result.requests > 0
+    assert result.errors == 0
+    # wrk spends CPU on every request it makes; a second of it, more than a millisecond.
+    assert 0.001 < result.client_cpu_s < 5

@@ -167,3 +167,10 @@ def test_bench_variants_change_only_what_they_say() -> None:
         **shipped["api"]["environment"],
         "ACCESS_LOG": "false",
     }
+
+
+def test_the_clients_cpu_is_wrks_per_request() -> None:
+    door = summary("door", [900.0, 1_000.0, 1_100.0], {"api": 4.0}, 10_000)
+    for seconds, result in zip((2.0, 1.5, 3.0), door.rounds, strict=True):
+        result.client_cpu_s = seconds
+    assert door.client_us == pytest.approx(200.0)  # the median round: 2 s / 10,000
