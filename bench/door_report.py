@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bench.load import Result
@@ -70,40 +70,31 @@ class Summary:
     def socket_errors(self) -> int:
         return sum(result.socket_errors for result in self.rounds)
 
-    def part_us(self, part: str) -> float:
-        """The median over rounds of one part's CPU per request, in microseconds."""
+    def per_request_us(self, seconds: Callable[[Result], float]) -> float:
+        """The median over rounds of the CPU seconds a round spent, per request, in us."""
         done = [r for r in self.rounds if r.requests]
-        if not done:
-            return 0.0
-        return statistics.median(r.cpu_s.get(part, 0.0) / r.requests * 1e6 for r in done)
+        return statistics.median(seconds(r) / r.requests * 1e6 for r in done) if done else 0.0
+
+    def parts_us(self, parts: Iterable[str]) -> float:
+        """The median over rounds of some parts' CPU per request (their sum each round)."""
+        return self.per_request_us(lambda r: sum(r.cpu_s.get(part, 0.0) for part in parts))
+
+    def part_us(self, part: str) -> float:
+        return self.parts_us((part,))
 
     def role_us(self, role: str) -> float:
-        """The median over rounds of a role's CPU per request (the sum of its parts)."""
-        parts = self.run.variant.roles.get(role, ())
-        done = [r for r in self.rounds if r.requests]
-        if not parts or not done:
-            return 0.0
-        return statistics.median(
-            sum(r.cpu_s.get(part, 0.0) for part in parts) / r.requests * 1e6 for r in done
-        )
+        return self.parts_us(self.run.variant.roles.get(role, ()))
 
     @property
     def client_us(self) -> float:
-        """The median over rounds of wrk's own CPU per request."""
-        done = [r for r in self.rounds if r.requests]
-        if not done:
-            return 0.0
-        return statistics.median(r.client_cpu_s / r.requests * 1e6 for r in done)
+        """wrk's own CPU per request."""
+        return self.per_request_us(lambda r: r.client_cpu_s)
 
     @property
     def all_us(self) -> float:
-        """Every role's CPU per request: the median of the rounds' sums."""
-        parts = [part for role in ROLES for part in self.run.variant.roles.get(role, ())]
-        done = [r for r in self.rounds if r.requests]
-        if not done:
-            return 0.0
-        return statistics.median(
-            sum(r.cpu_s.get(part, 0.0) for part in parts) / r.requests * 1e6 for r in done
+        """Every role's CPU per request."""
+        return self.parts_us(
+            [part for role in ROLES for part in self.run.variant.roles.get(role, ())]
         )
 
 

@@ -13,6 +13,7 @@ import logging.config
 import os
 from collections.abc import MutableMapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import orjson
@@ -169,7 +170,10 @@ def logging_config(settings: LogSettings, service: str) -> dict[str, Any]:
 
 
 def configure_logging(settings: LogSettings, service: str) -> None:
+    global _json_lines
     logging.config.dictConfig(logging_config(settings, service))
+    level = logging.getLevelNamesMapping()[settings.log_level.upper()]
+    lines = batcher(STDERR, settings.log_batch_seconds)
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -178,20 +182,13 @@ def configure_logging(settings: LogSettings, service: str) -> None:
             structlog.processors.EventRenamer("message"),
             renderer(settings),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[settings.log_level.upper()]
-        ),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
         # The same batches as the standard library's records: one order for every line.
-        logger_factory=BatchedLineLoggerFactory(batcher(STDERR, settings.log_batch_seconds)),
+        logger_factory=BatchedLineLoggerFactory(lines),
         cache_logger_on_first_use=False,
     )
-    FREQUENT_LINES.clear()
-    if settings.log_format == "json":
-        FREQUENT_LINES["json"] = JsonLines(
-            service,
-            batcher(STDERR, settings.log_batch_seconds),
-            written=logging.getLevelNamesMapping()[settings.log_level.upper()] <= logging.INFO,
-        )
+    written = settings.log_format == "json" and level <= logging.INFO
+    _json_lines = (service, lines) if written else None
     # What a test counts: a process configures its logging once.
     logging.getLogger(service).debug("logging configured", extra={"pid": os.getpid()})
 
@@ -200,29 +197,17 @@ class LineLogger(Protocol):
     def info(self, message: str, **fields: Any) -> None: ...
 
 
-class JsonLines:
-    """log_line's info lines as JSON: the object structlog's chain makes of the same call,
-    key for key (tested), built in one step. Half its cost: 6 against 13 us a line on a
-    quiet loop, and 15-30 us less of a worker's CPU per read under load (bench/README.md)."""
-
-    def __init__(self, service: str, lines: LineBatcher, *, written: bool) -> None:
-        self.service = service
-        self.lines = lines
-        self.written = written  # False below LOG_LEVEL (warning and up)
-
-    def logger(self, name: str) -> LineLogger:
-        return JsonLineLogger(self, name)
-
-
+@dataclass(frozen=True)
 class JsonLineLogger:
-    def __init__(self, lines: JsonLines, name: str) -> None:
-        self.lines = lines
-        self.name = name
+    """Info lines as JSON: the object structlog's chain makes of the same call, key for
+    key (tested), built in one step. Half its cost: 6 against 13 us a line on a quiet
+    loop, and 15-30 us less of a worker's CPU per read under load (bench/README.md)."""
+
+    name: str
+    service: str
+    lines: LineBatcher
 
     def info(self, message: str, **fields: Any) -> None:
-        lines = self.lines
-        if not lines.written:
-            return
         # The order of structlog's processors: its context, the call's fields, the level,
         # the time, the request id and the service; the message renamed last.
         event = {"logger": self.name, **fields, "level": "INFO"}
@@ -230,21 +215,21 @@ class JsonLineLogger:
         request_id = REQUEST_ID.get()
         if request_id is not None:
             event.setdefault("request_id", request_id)
-        event["service"] = lines.service
+        event["service"] = self.service
         event["message"] = message
-        lines.lines.write(orjson.dumps(event, default=str) + b"\n")
+        self.lines.write(orjson.dumps(event, default=str) + b"\n")
 
 
-# What configure_logging made for log_line: JSON lines, or nothing (the console format,
-# or logging not configured), which leaves the lines to structlog.
-FREQUENT_LINES: dict[Literal["json"], JsonLines] = {}
+# What configure_logging set for log_line: the service and the batcher, in the JSON
+# format with info lines written; otherwise None, which leaves them to structlog (the
+# console format; a level above info, whose filtering logger drops them).
+_json_lines: tuple[str, LineBatcher] | None = None
 
 
 def log_line(name: str) -> LineLogger:
     """A logger for lines written often (the access line): in the JSON format one step
-    from the call to the line (JsonLines); in the console format, structlog's."""
-    json_lines = FREQUENT_LINES.get("json")
-    if json_lines is None:
+    from the call to the line (JsonLineLogger); otherwise structlog's."""
+    if _json_lines is None:
         logger: LineLogger = structlog.get_logger().bind(logger=name)
         return logger
-    return json_lines.logger(name)
+    return JsonLineLogger(name, *_json_lines)

@@ -64,7 +64,7 @@ class ObserveRequests:
         )
         self.access_log_policy = access_log
         # Rendered in one step, not through logging's records or structlog's chain: it is
-        # written once per request (shared_models.logs.JsonLines).
+        # written once per request (shared_models.logs.JsonLineLogger).
         self.access_log = log_line("api.access")
         # Label children looked up once per (method, route, status), not per request.
         self.children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
