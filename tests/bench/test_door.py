@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import pytest
 
-from bench.door import free_subnet, runs, settings_given
+from bench.door import PUBLISHED, Stacks, free_subnet, runs, settings_given, variants
 from bench.door_report import (
     APP,
     PROXY,
@@ -24,6 +26,7 @@ from bench.door_report import (
     tls_parameters,
 )
 from bench.load import Result
+from harness.compose import ComposeProject
 from harness.paths import ROOT
 from tests.support.docker import with_compose_or_skip
 
@@ -141,6 +144,19 @@ def test_old_and_new_doors_are_compared_at_the_old_doors_cap() -> None:
     wide = [run.variant.name for run in every if run.connections == 64]
     assert wide == ["door", "direct"]
     assert len({run.key for run in every}) == len(every)
+
+
+def test_every_variant_is_reached_at_the_address_given() -> None:
+    """--address: the host's own address (the kernel's NAT) for every door and api alike,
+    the previous release's included, so none keeps docker-proxy's extra hop."""
+    ours = cast(ComposeProject, SimpleNamespace(port=1, tls_port=2))
+    previous = cast(ComposeProject, SimpleNamespace(port=3))
+    variables = [*PUBLISHED.values(), "BENCH_PROXY_LEVER_PORT"]
+    ports = {variable: port for port, variable in enumerate(variables, 4)}
+    found = variants(Stacks(ours, previous, {}, ports, "global:nbthread 2", "192.0.2.2"))
+    assert len(found) == 10
+    assert {urlsplit(variant.url).hostname for variant in found.values()} == {"192.0.2.2"}
+    assert len({urlsplit(variant.url).port for variant in found.values()}) == 10
 
 
 def test_bench_variants_change_only_what_they_say() -> None:
