@@ -327,8 +327,7 @@ def variants(stacks: Stacks) -> dict[str, Variant]:
     if stacks.previous:
         found["previous"] = door(
             "previous release's door, HTTP", f"http://{address}:{stacks.previous.port}",
-            f"{PREVIOUS}/proxy",
-            f"{PREVIOUS}/api", f"{PREVIOUS}/db",
+            f"{PREVIOUS}/proxy", f"{PREVIOUS}/api", f"{PREVIOUS}/db",
         )  # fmt: skip
     return found
 
