@@ -14,7 +14,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,11 @@ TUTORIAL_COMPOSE_FILE = "bench/compose.tutorial.yaml"
 API, PROXY, DB, RUNTIME, TUTORIAL_PART = "api", "proxy", "db", "runtime", "tutorial"
 # Where wrk reaches the apps unless told otherwise; through compose, via docker-proxy.
 LOOPBACK = "127.0.0.1"
+ADDRESS_HELP = (
+    f"where wrk reaches the published ports. {LOOPBACK}, the default, goes through"
+    " docker-proxy; the host's own address goes through the kernel's NAT, the path of a"
+    " client on another machine"
+)
 
 # Our gunicorn workers' own CPU, within the api part: what "worker CPU per request" means.
 WORKERS = f"{API}/workers"
@@ -265,3 +270,19 @@ def host_bench(logs: Path, settings: dict[str, str]) -> Iterator[Bench]:
                 )
     finally:
         server.remove()
+
+
+def settings_given(pairs: Sequence[str]) -> dict[str, str]:
+    """--set's NAME=VALUE pairs, for our api."""
+    settings = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    if len(settings) != len(pairs):
+        raise SystemExit(f"--set takes NAME=VALUE, got {list(pairs)}")
+    return settings
+
+
+def served_at(address: str) -> dict[str, str]:
+    """The setting an api needs to be reached at ``address``: clients write it in Host,
+    and the api answers only the hosts it serves."""
+    if address == LOOPBACK:
+        return {}
+    return {"PUBLIC_HOSTS": f"localhost,127.0.0.1,::1,{address}"}

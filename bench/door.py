@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from bench.apps import LOOPBACK, docker_platform
+from bench.apps import ADDRESS_HELP, LOOPBACK, docker_platform, served_at, settings_given
 from bench.data import ComposeDatabase, seed
 from bench.door_report import (
     APP,
@@ -96,10 +96,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--no-previous", action="store_true", help="leave the previous release out (no build)"
     )
     parser.add_argument(
-        "--address", default=LOOPBACK,
-        help=f"where wrk reaches every published port. {LOOPBACK}, the default, goes through"
-        " docker-proxy; the host's own address goes through the kernel's NAT, the path of a"
-        " client on another machine",
+        "--address", default=LOOPBACK, help=ADDRESS_HELP
     )  # fmt: skip
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE",
@@ -213,11 +210,7 @@ def stacks(args: argparse.Namespace, setup_s: dict[str, float]) -> Iterator[Stac
     ours = ComposeProject(prefix="bench-door", files=("compose.yaml", DOOR_FILE))
     ports = {variable: free_port() for variable in PUBLISHED.values()}
     ours.env.update({name: str(port) for name, port in ports.items()})
-    ours.env.update(settings_given(args.set))
-    # Clients write the address in Host: each api answers only the hosts it serves.
-    hosts = {"PUBLIC_HOSTS": f"localhost,127.0.0.1,::1,{args.address}"}
-    if args.address != LOOPBACK:
-        ours.env.update(hosts)
+    ours.env.update({**served_at(args.address), **settings_given(args.set)})
     lever = ""
     if args.proxy_add or args.proxy_drop:
         folder = lever_folder(args.proxy_add, args.proxy_drop)
@@ -240,19 +233,11 @@ def stacks(args: argparse.Namespace, setup_s: dict[str, float]) -> Iterator[Stac
             tree = cleanup.enter_context(previous_worktree(args.previous))
             previous = ComposeProject(prefix="bench-previous", root=tree)
             previous.env["EDGE_SUBNET"] = free_subnet(engine_subnets())
-            if args.address != LOOPBACK:
-                previous.env.update(hosts)
+            previous.env.update(served_at(args.address))
             cleanup.callback(previous.remove)
             bring_up(previous, setup_s, f"previous release {args.previous}")
             containers |= containers_of(previous, ("api", "proxy", "db"), f"{PREVIOUS}/")
         yield Stacks(ours, previous, containers, ports, lever, args.address)
-
-
-def settings_given(pairs: Sequence[str]) -> dict[str, str]:
-    settings = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
-    if len(settings) != len(pairs):
-        raise SystemExit(f"--set takes NAME=VALUE, got {list(pairs)}")
-    return settings
 
 
 # -- what is measured ---------------------------------------------------------------

@@ -18,7 +18,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench import door, logins
-from bench.apps import LOOPBACK, App, Bench, compose_bench, host_bench
+from bench.apps import (
+    ADDRESS_HELP,
+    LOOPBACK,
+    App,
+    Bench,
+    compose_bench,
+    host_bench,
+    served_at,
+    settings_given,
+)
 from bench.data import pgbench_ceiling, seed
 from bench.load import EVERY_ROW, OURS, TUTORIAL, Result, Scenario, require_wrk, run_wrk, scenarios
 from bench.measure import sampling_peak_rss
@@ -49,9 +58,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument(
         "--address",
         default=LOOPBACK,
-        help=f"where wrk reaches the published ports (compose mode). {LOOPBACK}, the default,"
-        " goes through docker-proxy; the host's own address goes through the kernel's NAT,"
-        " the path of a client on another machine",
+        help=ADDRESS_HELP,
     )
     parser.add_argument(
         "--set",
@@ -130,13 +137,6 @@ def started(host: bool, smoke: bool, settings: dict[str, str], address: str) -> 
         yield bench
 
 
-def settings_given(pairs: list[str]) -> dict[str, str]:
-    settings = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
-    if len(settings) != len(pairs):
-        raise SystemExit(f"--set takes NAME=VALUE, got {pairs}")
-    return settings
-
-
 def main() -> None:
     if "--door" in sys.argv[1:]:  # its own options and report (bench.door)
         door.main(sys.argv[1:])
@@ -154,10 +154,7 @@ def main() -> None:
         raise SystemExit(f"--address is for compose mode: host processes listen on {LOOPBACK}")
 
     print(f"starting both apps ({'host processes' if args.host else 'docker compose'}) ...")
-    settings = settings_given(args.set)
-    if args.address != LOOPBACK:
-        # Clients write the address in Host: the api answers only the hosts it serves.
-        settings.setdefault("PUBLIC_HOSTS", f"localhost,127.0.0.1,::1,{args.address}")
+    settings = {**served_at(args.address), **settings_given(args.set)}
     if settings:
         print(f"our api with {settings}")
     with started(args.host, args.smoke, settings, args.address) as bench:

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bench.door import PUBLISHED, Stacks, free_subnet, runs, settings_given, variants
+from bench.apps import LOOPBACK, served_at, settings_given
+from bench.door import PUBLISHED, Stacks, free_subnet, runs, variants
 from bench.door_report import (
     APP,
     PROXY,
@@ -133,6 +134,11 @@ def test_settings_are_name_value_pairs() -> None:
     }
     with pytest.raises(SystemExit):
         settings_given(["PROXY_API_SLOTS"])
+
+
+def test_an_api_reached_at_another_address_serves_it_as_a_host() -> None:
+    assert served_at(LOOPBACK) == {}
+    assert served_at("192.0.2.2") == {"PUBLIC_HOSTS": "localhost,127.0.0.1,::1,192.0.2.2"}
 
 
 def test_old_and_new_doors_are_compared_at_the_old_doors_cap() -> None:
